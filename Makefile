@@ -1,0 +1,55 @@
+# iommu-bpf: IOMMU tracepoints and BPF attach policy for Linux 6.12 LTS.
+#
+#   make test      install deps, build (or reuse) the patched kernel, run
+#                  host checks and the VM suite on intel-iommu and virtio-iommu
+#   make help      everything else
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+export PYTHONDONTWRITEBYTECODE := 1
+
+KSCRIPTS := kernel/scripts
+
+.PHONY: help deps kernel kernel-tree kernel-export kernel-check test test-host \
+	test-vm golden clean
+
+help:
+	@echo "make deps           install Debian packages and virtme-ng (idempotent)"
+	@echo "make kernel         build/kernel: the patched 6.12 kernel (cached by inputs)"
+	@echo "make kernel-tree    build/linux: source + series as a git tree (tag 'base')"
+	@echo "make kernel-export  write build/linux's commits back to kernel/patches"
+	@echo "make kernel-check   build every step of the series, checkpatch --strict each patch"
+	@echo "make test           host checks + VM suite on intel-iommu and virtio-iommu (TAP)"
+	@echo "make test-host      host checks only"
+	@echo "make test-vm P=intel|virtio   one VM profile"
+	@echo "make golden         refresh selftests/vm/golden from the built kernel"
+
+deps:
+	@tools/deps.sh
+
+kernel: deps
+	@$(KSCRIPTS)/build-kernel.sh
+
+kernel-tree: deps
+	@$(KSCRIPTS)/prepare-tree.sh
+
+kernel-export:
+	@$(KSCRIPTS)/export-series.sh
+
+kernel-check: deps
+	@$(KSCRIPTS)/check-series.sh
+
+test: deps kernel
+	@selftests/run.sh host intel virtio
+
+test-host: deps
+	@selftests/run.sh host
+
+test-vm: deps kernel
+	@selftests/run.sh $(or $(P),intel)
+
+golden: deps kernel
+	@selftests/update-golden.sh
+
+clean:
+	rm -rf build/vm-out build/vm-*.err build/checkpatch

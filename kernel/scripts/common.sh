@@ -1,0 +1,48 @@
+# Paths and keys shared by the kernel scripts.  Sourced, not executed.
+# shellcheck shell=bash
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${BUILD:-$TOP/build}
+LINUX=${LINUX:-$BUILD/linux}
+CACHE=${IOMMU_BPF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iommu-bpf}
+SRC_PKG=linux-source-6.12
+SRC_TARBALL=/usr/src/$SRC_PKG.tar.xz
+JOBS=${JOBS:-$(($(nproc) + 1))}
+
+die() { echo "error: $*" >&2; exit 1; }
+note() { echo "==> $*" >&2; }
+
+src_version() {
+	dpkg-query -W -f='${Version}' "$SRC_PKG" 2>/dev/null ||
+		die "$SRC_PKG is not installed: run 'make deps'"
+}
+
+# Patches in series order, one path per line.
+series_patches() {
+	local p
+	while read -r p; do
+		case "$p" in ''|'#'*) continue ;; esac
+		[ -f "$TOP/kernel/patches/$p" ] ||
+			die "kernel/series names $p, which is not in kernel/patches/"
+		echo "$TOP/kernel/patches/$p"
+	done < "$TOP/kernel/series"
+}
+
+# What a tree is made of: the source version and the patches.
+tree_key() {
+	{
+		echo "src $(src_version)"
+		series_patches | while read -r p; do sha256sum < "$p"; done
+	} | sha256sum | cut -c1-16
+}
+
+# What a built kernel is made of: the tree, the config fragments and the
+# script that turns them into a .config and a bzImage.
+kernel_key() {
+	{
+		tree_key
+		cat "$TOP"/kernel/config/*.config
+		cat "$TOP/kernel/scripts/build-kernel.sh"
+		gcc --version | head -n 1
+	} | sha256sum | cut -c1-16
+}

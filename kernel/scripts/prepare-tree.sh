@@ -1,0 +1,54 @@
+#!/bin/bash
+# Build build/linux: the current linux-source-6.12 as a git tree tagged
+# "base", with kernel/patches applied in kernel/series order by git am.
+#
+# An existing tree is reused when it was made from the same inputs.  A tree
+# holding commits that are not in kernel/patches is never thrown away.
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+
+[ -f "$SRC_TARBALL" ] || die "$SRC_TARBALL missing: run 'make deps'"
+key=$(tree_key)
+stamp=$LINUX/.git/iommu-bpf-tree
+
+if [ -f "$stamp" ]; then
+	read -r old_key old_head < "$stamp"
+	head=$(git -C "$LINUX" rev-parse HEAD)
+	[ "$old_key" = "$key" ] && [ "$old_head" = "$head" ] && exit 0
+	if [ "$old_head" != "$head" ]; then
+		die "build/linux has commits that are not in kernel/patches.
+       Run 'make kernel-export' to keep them, or remove build/linux."
+	fi
+	[ -z "$(git -C "$LINUX" status --porcelain --untracked-files=no)" ] ||
+		die "build/linux has uncommitted changes; commit and 'make kernel-export', or remove build/linux"
+	note "kernel/patches changed: re-applying the series on base"
+	git -C "$LINUX" am --abort >/dev/null 2>&1 || true
+	git -C "$LINUX" reset -q --hard base
+else
+	[ ! -e "$LINUX" ] || die "$LINUX exists but was not made by this script; remove it"
+	note "extracting $SRC_PKG $(src_version) into build/linux"
+	mkdir -p "$LINUX.tmp"
+	tar -xJf "$SRC_TARBALL" -C "$LINUX.tmp" --strip-components=1
+	(
+		cd "$LINUX.tmp"
+		git init -q -b master
+		git config user.name "iommu-bpf"
+		git config user.email "iommu-bpf@localhost"
+		git config gc.auto 0
+		# Debian's .gitignore ignores the whole top level (its packaging
+		# repo holds no source); drop that so new files show up.
+		sed -i -e '\|^/\*$|d' -e '\|^!/debian/$|d' .gitignore
+		git add -A
+		git commit -q --no-verify -m "Linux $(make -s kernelversion) ($SRC_PKG $(src_version))"
+		git tag base
+	)
+	mv "$LINUX.tmp" "$LINUX"
+fi
+
+mapfile -t patches < <(series_patches)
+if [ ${#patches[@]} -gt 0 ]; then
+	note "applying ${#patches[@]} patches"
+	git -C "$LINUX" am -q --keep-cr "${patches[@]}" ||
+		die "the series does not apply to $SRC_PKG $(src_version); see 'git -C build/linux am --show-current-patch'"
+fi
+echo "$key $(git -C "$LINUX" rev-parse HEAD)" > "$stamp"

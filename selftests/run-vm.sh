@@ -1,0 +1,71 @@
+#!/bin/bash
+# Boot build/kernel under virtme-ng (TCG, 9p root) with one IOMMU profile and
+# run the VM test suite in it.  The guest writes TAP to results.tap in a
+# --rwdir directory; the full console goes to console.log beside it.
+#
+#   selftests/run-vm.sh intel|virtio [suite args...]
+#
+# Exit status: 0 when the suite ran to its end with no failure; 1 on a test
+# failure, a kernel panic/oops, a timeout, or a VM that did not finish.
+set -uo pipefail
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+CACHE=${IOMMU_BPF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iommu-bpf}
+VNG=${VNG:-$CACHE/venv/bin/vng}
+KERNEL=$TOP/build/kernel/bzImage
+VM_TIMEOUT=${VM_TIMEOUT:-1200}
+
+profile=${1:?usage: $0 intel|virtio [suite args]}
+shift
+
+case "$profile" in
+intel)
+	# caching-mode stays off: with it on, Linux forces strict mode.
+	append="intel_iommu=on"
+	qemu="-machine kernel-irqchip=split -device intel-iommu,intremap=on,caching-mode=off -device edu"
+	;;
+virtio)
+	append=""
+	qemu="-device virtio-iommu-pci -device edu"
+	;;
+*)
+	echo "unknown profile '$profile' (want intel or virtio)" >&2
+	exit 2
+	;;
+esac
+
+[ -x "$VNG" ] || { echo "virtme-ng not found at $VNG: run 'make deps'" >&2; exit 1; }
+[ -f "$KERNEL" ] || { echo "no kernel at $KERNEL: run 'make kernel'" >&2; exit 1; }
+
+out=$TOP/build/vm-out/$profile
+rm -rf "$out"
+mkdir -p "$out"
+
+start=$(date +%s)
+timeout --kill-after=30 "$VM_TIMEOUT" "$VNG" --disable-kvm --force-9p --verbose \
+	-r "$KERNEL" --cpus 2 -m 2G \
+	--append "$append panic=-1 oops=panic" \
+	--qemu-opts="$qemu" \
+	--rwdir="$out" \
+	--cwd "$TOP" \
+	-e "/usr/bin/python3 $TOP/selftests/vm/main.py --profile $profile --out $out $*" \
+	> "$out/console.log" 2>&1 </dev/null
+rc=$?
+echo "$(($(date +%s) - start))" > "$out/seconds"
+
+status=0
+if [ $rc = 124 ] || [ $rc = 137 ]; then
+	echo "# $profile: VM timed out after ${VM_TIMEOUT}s" >&2
+	status=1
+fi
+if grep -qE 'Kernel panic|BUG:|Oops:|WARNING: CPU:|general protection fault' "$out/console.log"; then
+	echo "# $profile: the kernel reported a panic, oops, BUG or WARNING:" >&2
+	grep -m5 -A3 -E 'Kernel panic|BUG:|Oops:|WARNING: CPU:|general protection fault' "$out/console.log" | sed 's/^/#   /' >&2
+	status=1
+fi
+if ! grep -q '^# suite done' "$out/results.tap" 2>/dev/null; then
+	echo "# $profile: the test suite did not finish (vng exit $rc); console tail:" >&2
+	tail -n 25 "$out/console.log" | sed 's/^/#   /' >&2
+	status=1
+fi
+exit $status

@@ -1,0 +1,63 @@
+#!/bin/bash
+# Run the whole suite: host checks, then the VM suite once per IOMMU
+# profile.  Prints one TAP stream, numbered here, and a closing line
+# "N passed, N failed[, N skipped]".  Exits non-zero on any failure, a
+# kernel panic or oops, or a VM that timed out or did not finish.
+#
+#   selftests/run.sh [host] [intel] [virtio]     (default: all three)
+set -uo pipefail
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+suites=("$@")
+[ ${#suites[@]} -gt 0 ] || suites=(host intel virtio)
+
+n=0 pass=0 fail=0 skip=0 broken=0
+echo "TAP version 13"
+
+# Number 'ok - x' / 'not ok - x' lines from a suite; pass '#' lines through.
+tally() {
+	local line
+	while IFS= read -r line; do
+		case "$line" in
+		"ok - "*"# SKIP"*) n=$((n + 1)) skip=$((skip + 1)); echo "ok $n ${line#ok - }" ;;
+		"ok - "*) n=$((n + 1)) pass=$((pass + 1)); echo "ok $n ${line#ok - }" ;;
+		"not ok - "*) n=$((n + 1)) fail=$((fail + 1)); echo "not ok $n ${line#not ok - }" ;;
+		"#"*) echo "$line" ;;
+		esac
+	done
+}
+
+for s in "${suites[@]}"; do
+	case "$s" in
+	host)
+		tally < <("$TOP/selftests/host/run.sh")
+		;;
+	intel|virtio)
+		echo "# booting the $s profile under virtme-ng (TCG)"
+		"$TOP/selftests/run-vm.sh" "$s" 2> "$TOP/build/vm-$s.err"
+		rc=$?
+		[ -f "$TOP/build/vm-out/$s/results.tap" ] &&
+			tally < "$TOP/build/vm-out/$s/results.tap"
+		sed 's/^#*/#/' "$TOP/build/vm-$s.err"
+		echo "# $s: VM ran $(cat "$TOP/build/vm-out/$s/seconds" 2>/dev/null)s, console in build/vm-out/$s/console.log"
+		if [ $rc != 0 ]; then
+			# A VM-level failure (panic, timeout, unfinished suite) is a
+			# failed test of its own, so it is never lost in the count.
+			n=$((n + 1)) fail=$((fail + 1)) broken=1
+			echo "not ok $n $s: VM run completed cleanly"
+		fi
+		;;
+	*)
+		echo "unknown suite '$s'" >&2
+		exit 2
+		;;
+	esac
+done
+
+echo "1..$n"
+if [ $skip -gt 0 ]; then
+	echo "$pass passed, $fail failed, $skip skipped"
+else
+	echo "$pass passed, $fail failed"
+fi
+[ $fail = 0 ] && [ $broken = 0 ]

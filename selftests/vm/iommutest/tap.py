@@ -1,0 +1,58 @@
+"""A TAP writer: one line per test, diagnostics as '#' lines.
+
+The host runner numbers the lines and adds the plan, so this writes
+'ok - name' / 'not ok - name' / 'ok - name # SKIP reason'."""
+
+import sys
+import time
+import traceback
+
+
+class Skip(Exception):
+    """Raised by a test that cannot run here; the reason is printed."""
+
+
+class Tap:
+    def __init__(self, path, prefix):
+        self.f = open(path, "w", buffering=1)
+        self.prefix = prefix
+        self.passed = self.failed = self.skipped = 0
+
+    def _emit(self, line):
+        self.f.write(line + "\n")
+        print(line, flush=True)
+
+    def diag(self, msg):
+        for line in str(msg).splitlines() or [""]:
+            self._emit("# " + line)
+
+    def run(self, name, fn, *args):
+        full = f"{self.prefix}: {name}"
+        start = time.monotonic()
+        try:
+            fn(*args)
+        except Skip as e:
+            self.skipped += 1
+            self._emit(f"ok - {full} # SKIP {e}")
+            return
+        except Exception as e:  # a failed assertion or a broken setup
+            self.failed += 1
+            self._emit(f"not ok - {full}")
+            self.diag(f"{type(e).__name__}: {e}")
+            tb = traceback.extract_tb(e.__traceback__)[-3:]
+            self.diag("".join(traceback.format_list(tb)).rstrip())
+            return
+        self.passed += 1
+        self._emit(f"ok - {full}")
+        self.diag(f"  {name}: {time.monotonic() - start:.1f}s")
+
+    def done(self):
+        self._emit(f"# suite done: {self.passed} passed, {self.failed} failed, "
+                   f"{self.skipped} skipped")
+        self.f.close()
+
+
+def check(cond, msg):
+    """assert that survives python -O and says what was expected."""
+    if not cond:
+        raise AssertionError(msg)

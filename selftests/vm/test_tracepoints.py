@@ -1,0 +1,355 @@
+"""The iommu tracepoints of the series, provoked on a real (emulated) IOMMU
+and checked field by field through ftrace.  Independent of iommu-bpf's own
+tools: only tracefs, sysfs and the kernel's uAPIs.
+
+Traffic comes from QEMU's edu device bound to dma_map_benchmark (DMA API
+map/unmap from a kernel thread) and bound to vfio-pci and driven through
+iommufd (domain map/unmap, DMA ownership)."""
+
+import difflib
+import os
+import time
+
+from iommutest import dmabench, pci, uapi
+from iommutest.tap import Skip, check
+from iommutest.tracefs import Trace, event_formats
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+GOLDEN = os.path.join(HERE, "golden", "iommu")
+
+# What the series adds; the formats test also covers the pre-existing events.
+NEW_EVENTS = [
+    "iotlb_flush_all", "iotlb_sync", "iotlb_sync_map", "dma_fq_flush",
+    "domain_map", "domain_unmap", "iommu_dma_map", "iommu_dma_unmap",
+    "attach_dev", "detach_dev", "attach_pasid", "detach_pasid",
+    "default_domain", "dma_owner",
+]
+
+BENCH = "dma_map_benchmark"
+
+
+class Ctx:
+    """What the tests learn about the edu device as they go."""
+
+    def __init__(self, profile):
+        self.profile = profile
+        self.bdf = None
+        self.gid = None
+        self.domain = None      # id of the group's current default domain
+        self.mode = None
+
+
+def write_formats(outdir):
+    os.makedirs(outdir, exist_ok=True)
+    for ev, text in event_formats().items():
+        with open(os.path.join(outdir, ev + ".format"), "w") as f:
+            f.write(text)
+
+
+def by(recs, event, **match):
+    """Records of one event whose fields equal the given values."""
+    return [r for r in recs if r.event == event and
+            all(r.f.get(k) == str(v) for k, v in match.items())]
+
+
+def ensure_group(ctx):
+    """The edu device's IOMMU group.  virtio-iommu only probes a device
+    when a driver binds, so bind the benchmark driver first if needed."""
+    ctx.bdf = ctx.bdf or pci.edu()
+    if pci.group(ctx.bdf) is None:
+        pci.bind(ctx.bdf, BENCH)
+    ctx.gid = pci.group(ctx.bdf)
+    check(ctx.gid is not None, f"{ctx.bdf} has no IOMMU group")
+    return ctx.gid
+
+
+def switch_mode(ctx, mode, extra_events=()):
+    """Put the edu group in mode through sysfs and bind the benchmark.
+    Returns the trace of the switch (default_domain, attach_dev, ...)."""
+    ensure_group(ctx)
+    with Trace() as t:
+        t.enable("default_domain", "attach_dev", *extra_events)
+        t.start()
+        pci.unbind(ctx.bdf)
+        pci.set_group_type(ctx.gid, mode)
+        pci.bind(ctx.bdf, BENCH)
+        t.stop()
+        recs = t.records()
+    check(pci.group_type(ctx.gid) == mode,
+          f"group {ctx.gid} type is {pci.group_type(ctx.gid)}, wanted {mode}")
+    dd = by(recs, "default_domain", group=ctx.gid)
+    check(len(dd) == 1, f"expected one default_domain event for group {ctx.gid}, got {dd}")
+    ctx.domain = dd[0].int("domain")
+    ctx.mode = mode
+    return recs
+
+
+def bench_trace(ctx, events, seconds=1, settle=0.0):
+    """Run dma_map_benchmark on the edu device with events traced."""
+    with Trace() as t:
+        t.enable(*events)
+        t.enable("dma_map_page", "dma_unmap_page", system="dma")
+        t.start()
+        dmabench.run(seconds=seconds)
+        time.sleep(settle)
+        t.stop()
+        return t.records(), t.dropped()
+
+
+def per_cpu(recs):
+    out = {}
+    for r in recs:
+        out.setdefault(r.cpu, []).append(r)
+    return out
+
+
+def dma_api_count(recs, event, bdf):
+    return sum(1 for r in recs if r.event == event and r.body.startswith(bdf + " "))
+
+
+# ---------------------------------------------------------------- tests
+
+def test_formats_match_golden(ctx):
+    have = event_formats()
+    missing = [e for e in NEW_EVENTS if e not in have]
+    check(not missing, f"events missing from tracefs: {missing}")
+    golden = {f[:-len(".format")]: open(os.path.join(GOLDEN, f)).read()
+              for f in os.listdir(GOLDEN) if f.endswith(".format")}
+    check(set(have) == set(golden),
+          f"events without a golden copy: {sorted(set(have) - set(golden))}; "
+          f"golden copies without an event: {sorted(set(golden) - set(have))} "
+          "(if the change is intended: make golden)")
+    for ev in sorted(have):
+        if have[ev] != golden[ev]:
+            diff = "".join(difflib.unified_diff(
+                golden[ev].splitlines(True), have[ev].splitlines(True),
+                f"golden/{ev}.format", f"tracefs/{ev}/format"))
+            raise AssertionError(f"format of iommu:{ev} changed (ABI):\n{diff}")
+
+
+def test_default_domain_and_attach_on_type_change(ctx):
+    switch_mode(ctx, "DMA-FQ")
+    old = ctx.domain
+    recs = switch_mode(ctx, "DMA")
+    dd = by(recs, "default_domain", group=ctx.gid)[0]
+    check(dd.f["device"] == ctx.bdf, f"default_domain device {dd.f['device']} != {ctx.bdf}")
+    check(dd.f["req_type"] == "DMA", f"req_type {dd.f['req_type']}, wanted DMA")
+    check(dd.f["type"] == "DMA", f"type {dd.f['type']}, wanted DMA")
+    check(dd.f["driver_type"] == "none",
+          f"driver_type {dd.f['driver_type']}: the driver has no preference for edu")
+    check(dd.f["ret"] == "0", f"ret {dd.f['ret']}")
+    check(ctx.domain not in (0, old), f"new domain id {ctx.domain}, old {old}")
+    att = by(recs, "attach_dev", device=ctx.bdf, new_domain=ctx.domain)
+    check(len(att) == 1, f"expected one attach_dev to domain {ctx.domain}: {att}")
+    a = att[0]
+    check(a.f["old_domain"] == str(old) and a.f["old_type"] == "DMA-FQ",
+          f"attach_dev old side {a.f['old_domain']}/{a.f['old_type']}, wanted {old}/DMA-FQ")
+    check(a.f["new_type"] == "DMA" and a.f["ret"] == "0" and
+          a.f["group"] == str(ctx.gid) and a.f["pasid"] == "0", f"attach_dev fields {a.f}")
+
+
+def test_strict_dma_map_unmap(ctx):
+    switch_mode(ctx, "DMA")
+    recs, dropped = bench_trace(ctx, ["iommu_dma_map", "iommu_dma_unmap",
+                                      "iotlb_sync", "iotlb_sync_map",
+                                      "domain_map", "domain_unmap"])
+    maps = by(recs, "iommu_dma_map", device=ctx.bdf)
+    unmaps = by(recs, "iommu_dma_unmap", device=ctx.bdf)
+    check(len(maps) >= 100 and len(unmaps) >= 100,
+          f"only {len(maps)} maps / {len(unmaps)} unmaps traced in 1 s")
+    for r in maps:
+        check(r.int("domain") == ctx.domain and r.f["ret"] == "0" and
+              r.int("size") == 4096 and r.f["dir"] == "bidirectional" and
+              r.int("duration_ns") > 0, f"bad iommu_dma_map {r}")
+    for r in unmaps:
+        check(r.int("domain") == ctx.domain and r.f["queued"] == "0" and
+              r.int("size") == 4096 and r.int("duration_ns") > 0,
+              f"bad strict iommu_dma_unmap {r}")
+
+    # The strict unmap syncs the IOTLB inside the operation, so on its CPU
+    # the last iotlb_sync before each unmap event must cover its range.
+    # Likewise each DMA map is made of one domain_map and its sync_map.
+    for cpu, seq in per_cpu(recs).items():
+        sync = dmap = smap = None
+        for r in seq:
+            if r.event == "iotlb_sync":
+                sync = r
+            elif r.event == "domain_map":
+                dmap = r
+            elif r.event == "iotlb_sync_map":
+                smap = r
+            elif r.event == "iommu_dma_unmap" and r.f["device"] == ctx.bdf:
+                iova, size = r.int("iova"), r.int("size")
+                check(sync is not None and sync.int("domain") == ctx.domain and
+                      sync.int("start") <= iova and
+                      iova + size - 1 <= sync.int("end"),
+                      f"strict unmap {r} not covered by a range sync (last: {sync})")
+                sync = None
+            elif r.event == "iommu_dma_map" and r.f["device"] == ctx.bdf:
+                check(dmap is not None and dmap.int("domain") == ctx.domain and
+                      dmap.int("iova") == r.int("iova") and
+                      dmap.int("size") == r.int("size") and dmap.f["ret"] == "0",
+                      f"DMA map {r} has no matching domain_map (last: {dmap})")
+                check(smap is not None and smap.int("iova") == r.int("iova") and
+                      smap.f["ret"] == "0",
+                      f"DMA map {r} has no iotlb_sync_map (last: {smap})")
+                dmap = smap = None
+    # dma-iommu unmaps with iommu_unmap_fast(): domain_unmap, synced=0.
+    du = by(recs, "domain_unmap", domain=ctx.domain)
+    check(du and all(r.f["synced"] == "0" for r in du),
+          f"{len(du)} domain_unmap events, all should be unsynced (fast)")
+    if dropped == 0:
+        n = dma_api_count(recs, "dma_map_page", ctx.bdf)
+        check(n == len(maps), f"dma:dma_map_page counted {n}, iommu_dma_map {len(maps)}")
+
+
+def test_lazy_flush_queue(ctx):
+    switch_mode(ctx, "DMA-FQ")
+    # The flush timer runs 10 ms after the last unmap: wait for it.
+    recs, _ = bench_trace(ctx, ["iommu_dma_unmap", "dma_fq_flush",
+                                "iotlb_flush_all", "iotlb_sync"], settle=0.2)
+    unmaps = by(recs, "iommu_dma_unmap", device=ctx.bdf)
+    check(len(unmaps) >= 100, f"only {len(unmaps)} unmaps traced")
+    bad = [r for r in unmaps if r.f["queued"] != "1" or r.int("domain") != ctx.domain]
+    check(not bad, f"lazy unmaps not queued or in another domain: {bad[:3]}")
+    syncs = by(recs, "iotlb_sync", domain=ctx.domain)
+    check(not syncs, f"lazy mode synced ranges {len(syncs)} times: {syncs[:3]}")
+
+    fq = by(recs, "dma_fq_flush", domain=ctx.domain)
+    check(fq, "no dma_fq_flush event in lazy mode")
+    reasons = {r.f["reason"] for r in fq}
+    check(reasons <= {"timer", "full"}, f"unknown flush reasons {reasons}")
+    check("timer" in reasons, "no timer flush after the run ended")
+    released = sum(r.int("released") for r in fq)
+    check(0 < released, f"flushes released {released} IOVAs")
+    check(all(r.int("duration_ns") > 0 for r in fq), "a flush-queue flush took 0 ns")
+    # Each flush-queue flush is a flush-all of the domain, on the same CPU.
+    for cpu, seq in per_cpu(recs).items():
+        last = None
+        for r in seq:
+            if r.event == "iotlb_flush_all":
+                last = r
+            elif r.event == "dma_fq_flush" and r.int("domain") == ctx.domain:
+                check(last is not None and last.int("domain") == ctx.domain,
+                      f"{r} not preceded by iotlb_flush_all (last: {last})")
+                last = None
+    counts = {x: sum(1 for r in fq if r.f["reason"] == x) for x in sorted(reasons)}
+    print(f"# lazy: {len(unmaps)} queued unmaps, fq flushes {counts}, released {released}")
+
+
+def test_identity_has_no_map_events(ctx):
+    switch_mode(ctx, "identity")
+    recs, dropped = bench_trace(ctx, ["iommu_dma_map", "iommu_dma_unmap",
+                                      "domain_map", "domain_unmap"])
+    check(dma_api_count(recs, "dma_map_page", ctx.bdf) > 0 or dropped,
+          "the benchmark made no DMA mappings at all")
+    ours = [r for r in recs if r.event in ("iommu_dma_map", "iommu_dma_unmap",
+                                           "domain_map", "domain_unmap")]
+    check(not ours, f"identity mode produced IOMMU map events: {ours[:3]}")
+
+
+def test_dma_owner_iommufd(ctx):
+    ensure_group(ctx)
+    # Back to a DMA default domain so the release has something to return to.
+    switch_mode(ctx, "DMA")
+    default = ctx.domain
+    pci.bind(ctx.bdf, "vfio-pci")
+    length = 64 * 1024
+    with Trace() as t:
+        t.enable("dma_owner", "attach_dev", "domain_map", "domain_unmap")
+        t.start()
+        dev = uapi.IommufdDevice(ctx.bdf)
+        try:
+            dev.bind()
+            ioas = dev.ioas_alloc()
+            dev.attach(ioas)
+            iova = dev.map(ioas, length)
+            unmapped = dev.unmap(ioas, iova, length)
+        finally:
+            dev.close()
+        t.stop()
+        recs = t.records()
+    check(unmapped == length, f"IOAS_UNMAP unmapped {unmapped} bytes")
+
+    own = by(recs, "dma_owner", group=ctx.gid)
+    check([(r.f["op"], r.f["owner_cnt"], r.f["ret"], r.f["device"]) for r in own] ==
+          [("claim", "1", "0", ctx.bdf), ("release", "0", "0", ctx.bdf)],
+          f"dma_owner events {own}")
+
+    att = by(recs, "attach_dev", device=ctx.bdf)
+    blocking = "blocked" if ctx.profile == "intel" else "unmanaged"
+    check(len(att) >= 3, f"attach_dev events {att}")
+    check(att[0].f["old_domain"] == str(default) and att[0].f["new_type"] == blocking,
+          f"claim should move {ctx.bdf} from domain {default} to a {blocking} "
+          f"blocking domain: {att[0]}")
+    user = att[1]
+    check(user.f["new_type"] == "unmanaged" and user.f["ret"] == "0",
+          f"IOAS attach should give an unmanaged domain: {user}")
+    udom = user.int("new_domain")
+    check(att[-1].f["new_domain"] == str(default) and att[-1].f["ret"] == "0",
+          f"release should return to default domain {default}: {att[-1]}")
+
+    maps = by(recs, "domain_map", domain=udom)
+    check(maps and all(r.f["ret"] == "0" for r in maps), f"domain_map on {udom}: {maps}")
+    check(sum(r.int("size") for r in maps) == length and
+          all(iova <= r.int("iova") < iova + length for r in maps),
+          f"domain_map events do not cover [{iova:#x}, +{length:#x}): {maps}")
+    check(all(r.int("duration_ns") > 0 for r in maps), "a domain_map took 0 ns")
+    unm = by(recs, "domain_unmap", domain=udom)
+    check(sum(r.int("unmapped") for r in unm) == length,
+          f"domain_unmap events unmapped {sum(r.int('unmapped') for r in unm)}, "
+          f"wanted {length}: {unm}")
+    pci.bind(ctx.bdf, BENCH)
+
+
+def test_detach_on_remove_and_probe_on_rescan(ctx):
+    ensure_group(ctx)
+    switch_mode(ctx, "DMA")
+    gid, dom = ctx.gid, ctx.domain
+    with Trace() as t:
+        t.enable("detach_dev", "remove_device_from_group", "add_device_to_group",
+                 "default_domain", "attach_dev")
+        t.start()
+        pci.remove(ctx.bdf)
+        pci.rescan(ctx.bdf)
+        if ctx.profile == "virtio":
+            pci.bind(ctx.bdf, BENCH)    # virtio-iommu probes on driver bind
+        t.stop()
+        recs = t.records()
+    det = by(recs, "detach_dev", device=ctx.bdf)
+    check(len(det) == 1, f"expected one detach_dev on remove: {det}")
+    d = det[0]
+    check(d.f["group"] == str(gid) and d.f["old_domain"] == str(dom) and
+          d.f["old_type"] == "DMA" and d.f["ret"] == "0", f"detach_dev fields {d.f}")
+    check(by(recs, "remove_device_from_group", device=ctx.bdf), "no remove_device_from_group")
+    add = by(recs, "add_device_to_group", device=ctx.bdf)
+    check(add, "no add_device_to_group after rescan")
+    ctx.gid = pci.group(ctx.bdf)
+    dd = by(recs, "default_domain", group=ctx.gid)
+    check(len(dd) == 1 and dd[0].f["ret"] == "0" and dd[0].f["req_type"] == "none",
+          f"hotplug probe should decide a default domain with no sysfs request: {dd}")
+    ctx.domain = dd[0].int("domain")
+    first = by(recs, "attach_dev", device=ctx.bdf, new_domain=ctx.domain)
+    check(first and first[0].f["old_domain"] == "0" and first[0].f["old_type"] == "none",
+          f"first attach after hotplug should come from no domain: {first}")
+
+
+def test_pasid_events_need_a_pasid_device(ctx):
+    raise Skip("no QEMU 7.2 endpoint has a PASID capability and the iommufd "
+               "mock has no set_dev_pasid: attach_pasid/detach_pasid are only "
+               "checked for their format here")
+
+
+def tests(profile):
+    ctx = Ctx(profile)
+    order = [
+        test_formats_match_golden,
+        test_default_domain_and_attach_on_type_change,
+        test_strict_dma_map_unmap,
+        test_lazy_flush_queue,
+        test_identity_has_no_map_events,
+        test_dma_owner_iommufd,
+        test_detach_on_remove_and_probe_on_rescan,
+        test_pasid_events_need_a_pasid_device,
+    ]
+    return [(fn.__name__[len("test_"):], (lambda fn=fn: fn(ctx))) for fn in order]

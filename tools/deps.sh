@@ -1,0 +1,38 @@
+#!/bin/bash
+# Install what iommu-bpf needs to build and test: Debian packages, and
+# virtme-ng from PyPI in a venv under the user's cache (not in the repo).
+# Idempotent and quiet when everything is already there.
+set -euo pipefail
+
+CACHE=${IOMMU_BPF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iommu-bpf}
+VENV=$CACHE/venv
+VIRTME_NG_VERSION=1.42
+
+# Kernel build, kernel source, VM (QEMU + what vng needs in the guest).
+PKGS=(
+	linux-source-6.12
+	bc bison flex libssl-dev libelf-dev dwarves cpio ccache zstd xz-utils
+	gcc make git perl python3 python3-venv
+	qemu-system-x86 busybox-static udev file kmod procps
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
+		missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "==> installing Debian packages: ${missing[*]}" >&2
+	sudo=""
+	[ "$(id -u)" = 0 ] || sudo=sudo
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+		"${missing[@]}" >/dev/null
+fi
+
+if ! "$VENV/bin/vng" --version 2>/dev/null | grep -qx "virtme-ng $VIRTME_NG_VERSION"; then
+	echo "==> installing virtme-ng $VIRTME_NG_VERSION into $VENV" >&2
+	mkdir -p "$CACHE"
+	/usr/bin/python3 -m venv "$VENV"
+	"$VENV/bin/pip" install -q --disable-pip-version-check "virtme-ng==$VIRTME_NG_VERSION"
+fi
