@@ -21,7 +21,7 @@ help:
 	@echo "make kernel-check   build every step of the series, checkpatch --strict each patch"
 	@echo "make test           host checks + VM suite on intel-iommu and virtio-iommu (TAP)"
 	@echo "make test-host      host checks only"
-	@echo "make test-vm P=intel|virtio   one VM profile"
+	@echo "make test-vm P=intel|virtio|mock   one VM profile"
 	@echo "make golden         refresh selftests/vm/golden from the built kernel"
 
 deps:
@@ -40,7 +40,7 @@ kernel-check: deps
 	@$(KSCRIPTS)/check-series.sh
 
 test: deps kernel
-	@selftests/run.sh host intel virtio
+	@selftests/run.sh host intel virtio mock
 
 test-host: deps
 	@selftests/run.sh host

@@ -3,7 +3,7 @@
 # run the VM test suite in it.  The guest writes TAP to results.tap in a
 # --rwdir directory; the full console goes to console.log beside it.
 #
-#   selftests/run-vm.sh intel|virtio [suite args...]
+#   selftests/run-vm.sh intel|virtio|mock [suite args...]
 #
 # Exit status: 0 when the suite ran to its end with no failure; 1 on a test
 # failure, a kernel panic/oops, a timeout, or a VM that did not finish.
@@ -12,10 +12,11 @@ set -uo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${IOMMU_BPF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iommu-bpf}
 VNG=${VNG:-$CACHE/venv/bin/vng}
+export PATH=$CACHE/venv/bin:$PATH	# vng runs virtme-run from its venv
 KERNEL=$TOP/build/kernel/bzImage
 VM_TIMEOUT=${VM_TIMEOUT:-1200}
 
-profile=${1:?usage: $0 intel|virtio [suite args]}
+profile=${1:?usage: $0 intel|virtio|mock [suite args]}
 shift
 
 case "$profile" in
@@ -25,11 +26,18 @@ intel)
 	qemu="-machine kernel-irqchip=split -device intel-iommu,intremap=on,caching-mode=off -device edu"
 	;;
 virtio)
-	append=""
+	# No interrupt remapping behind virtio-iommu on x86: let iommufd
+	# accept the device anyway, as VFIO users must.
+	append="iommufd.allow_unsafe_interrupts=1"
 	qemu="-device virtio-iommu-pci -device edu"
 	;;
+mock)
+	# No emulated IOMMU: iommufd's selftest mock is the only IOMMU.
+	append=""
+	qemu=""
+	;;
 *)
-	echo "unknown profile '$profile' (want intel or virtio)" >&2
+	echo "unknown profile '$profile' (want intel, virtio or mock)" >&2
 	exit 2
 	;;
 esac
@@ -41,11 +49,11 @@ out=$TOP/build/vm-out/$profile
 rm -rf "$out"
 mkdir -p "$out"
 
+opts=(--append "$append panic=-1 oops=panic")
+[ -z "$qemu" ] || opts+=(--qemu-opts="$qemu")
 start=$(date +%s)
 timeout --kill-after=30 "$VM_TIMEOUT" "$VNG" --disable-kvm --force-9p --verbose \
-	-r "$KERNEL" --cpus 2 -m 2G \
-	--append "$append panic=-1 oops=panic" \
-	--qemu-opts="$qemu" \
+	-r "$KERNEL" --cpus 2 -m 2G "${opts[@]}" \
 	--rwdir="$out" \
 	--cwd "$TOP" \
 	-e "/usr/bin/python3 $TOP/selftests/vm/main.py --profile $profile --out $out $*" \

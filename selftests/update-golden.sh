@@ -4,6 +4,7 @@
 set -euo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${IOMMU_BPF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iommu-bpf}
+export PATH=$CACHE/venv/bin:$PATH	# vng runs virtme-run from its venv
 out=$TOP/build/vm-out/golden
 rm -rf "$out"
 mkdir -p "$out"

@@ -39,6 +39,7 @@ objcopy --dump-section .BTF="$tmp/vmlinux.btf" "$LINUX/vmlinux" /dev/null 2>/dev
 	objcopy -O binary --only-section=.BTF "$LINUX/vmlinux" "$tmp/vmlinux.btf"
 echo "$(src_version) $(git -C "$LINUX" describe --always --tags)" > "$tmp/version"
 rm -rf "$out"
+chmod 755 "$tmp"
 mv "$tmp" "$out"
 ln -sfn "$out" "$BUILD/kernel"
 note "kernel $key cached in $out"

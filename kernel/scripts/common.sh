@@ -42,7 +42,7 @@ kernel_key() {
 	{
 		tree_key
 		cat "$TOP"/kernel/config/*.config
-		cat "$TOP/kernel/scripts/build-kernel.sh"
+		cat "$TOP/kernel/scripts/build-kernel.sh" "$TOP/kernel/scripts/make-config.sh"
 		gcc --version | head -n 1
 	} | sha256sum | cut -c1-16
 }

@@ -38,7 +38,10 @@ else
 		# Debian's .gitignore ignores the whole top level (its packaging
 		# repo holds no source); drop that so new files show up.
 		sed -i -e '\|^/\*$|d' -e '\|^!/debian/$|d' .gitignore
+		# The .gitignore matches its own '.*' rule: track it anyway, so
+		# worktrees of this tree ignore build output too.
 		git add -A
+		git add -f .gitignore
 		git commit -q --no-verify -m "Linux $(make -s kernelversion) ($SRC_PKG $(src_version))"
 		git tag base
 	)
