@@ -67,10 +67,18 @@ CHECKPATCH=$(checkpatch_tool)
 for p in "$TOP"/kernel/patches/*.patch; do
 	t "checkpatch --strict $(basename "$p")" checkpatch_clean "$p"
 done
-t "VM suite compiles" /usr/bin/python3 -m py_compile \
-	"$TOP"/selftests/vm/*.py "$TOP"/selftests/vm/iommutest/*.py
-for s in "$TOP"/kernel/scripts/*.sh "$TOP"/selftests/*.sh "$TOP"/selftests/host/*.sh \
-	"$TOP"/tools/*.sh "$TOP"/.ci/run; do
-	t "bash -n ${s#"$TOP"/}" bash -n "$s"
-done
+t "Python test code parses" /usr/bin/python3 -c \
+	'import ast, sys; [ast.parse(open(f).read(), f) for f in sys.argv[1:]]' \
+	"$TOP"/selftests/vm/*.py "$TOP"/selftests/vm/iommutest/*.py \
+	"$TOP"/selftests/host/*.py
+shell_scripts_parse() {
+	local s bad=0
+	for s in "$TOP"/kernel/scripts/*.sh "$TOP"/selftests/*.sh \
+		"$TOP"/selftests/host/*.sh "$TOP"/tools/*.sh "$TOP"/.ci/run; do
+		bash -n "$s" || bad=1
+	done
+	return $bad
+}
+t "shell scripts parse (bash -n)" shell_scripts_parse
+/usr/bin/python3 "$TOP/selftests/host/test_tracefs_parse.py"
 t "every new event has a golden format" golden_covers_new_events
