@@ -10,6 +10,7 @@ set -euo pipefail
 
 key=$(kernel_key)
 out=$CACHE/kernels/$key
+mkdir -p "$BUILD" "$CACHE/kernels"
 if [ -f "$out/bzImage" ] && [ "${FORCE:-0}" != 1 ]; then
 	ln -sfn "$out" "$BUILD/kernel"
 	note "kernel $key from cache ($out)"

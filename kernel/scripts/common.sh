@@ -37,12 +37,14 @@ tree_key() {
 }
 
 # What a built kernel is made of: the tree, the config fragments and the
-# script that turns them into a .config and a bzImage.
+# compiler.  (Bump KERNEL_KEY_EPOCH when the way a .config or bzImage is made
+# from them changes.)
+KERNEL_KEY_EPOCH=1
 kernel_key() {
 	{
+		echo "epoch $KERNEL_KEY_EPOCH"
 		tree_key
 		cat "$TOP"/kernel/config/*.config
-		cat "$TOP/kernel/scripts/build-kernel.sh" "$TOP/kernel/scripts/make-config.sh"
 		gcc --version | head -n 1
 	} | sha256sum | cut -c1-16
 }
