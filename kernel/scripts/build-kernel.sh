@@ -22,6 +22,8 @@ fi
 export CCACHE_DIR=${CCACHE_DIR:-$CACHE/ccache}
 export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-8G}
 export CCACHE_SLOPPINESS=time_macros,include_file_mtime,include_file_ctime
+# Hash paths relative to the tree, so clones in other directories hit too.
+export CCACHE_BASEDIR=$LINUX CCACHE_NOHASHDIR=true
 # Fixed build identity: the same sources give the same objects, which keeps
 # ccache hits high across trees extracted at different times.
 export KBUILD_BUILD_TIMESTAMP="@0" KBUILD_BUILD_USER=iommu-bpf KBUILD_BUILD_HOST=vm

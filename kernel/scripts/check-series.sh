@@ -8,6 +8,8 @@ set -euo pipefail
 
 "$TOP/kernel/scripts/prepare-tree.sh"
 export CCACHE_DIR=${CCACHE_DIR:-$CACHE/ccache}
+export CCACHE_SLOPPINESS=time_macros,include_file_mtime,include_file_ctime
+export CCACHE_BASEDIR=$BUILD/linux-check CCACHE_NOHASHDIR=true
 export KBUILD_BUILD_TIMESTAMP="@0" KBUILD_BUILD_USER=iommu-bpf KBUILD_BUILD_HOST=vm
 
 wt=$BUILD/linux-check
