@@ -10,8 +10,8 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 KSCRIPTS := kernel/scripts
 
-.PHONY: help deps kernel kernel-tree kernel-export kernel-check test test-host \
-	test-vm golden clean
+.PHONY: help deps kernel kernel-tree kernel-export kernel-check bpftools tools \
+	test test-host test-vm golden clean
 
 help:
 	@echo "make deps           install Debian packages and virtme-ng (idempotent)"
@@ -19,6 +19,7 @@ help:
 	@echo "make kernel-tree    build/linux: source + series as a git tree (tag 'base')"
 	@echo "make kernel-export  write build/linux's commits back to kernel/patches"
 	@echo "make kernel-check   build every step of the series, checkpatch --strict each patch"
+	@echo "make tools          build/iommuctl/iommuctl (libbpf, bpftool, BPF skeletons)"
 	@echo "make test           host checks + VM suite on intel-iommu and virtio-iommu (TAP)"
 	@echo "make test-host      host checks only"
 	@echo "make test-vm P=intel|virtio|mock   one VM profile"
@@ -39,17 +40,23 @@ kernel-export:
 kernel-check: deps
 	@$(KSCRIPTS)/check-series.sh
 
-test: deps kernel
+bpftools: deps
+	@tools/build-bpftools.sh
+
+tools: deps kernel bpftools
+	@$(MAKE) -s -C tools/iommuctl all test-bin
+
+test: deps kernel tools
 	@selftests/run.sh host intel virtio mock
 
-test-host: deps
+test-host: deps tools
 	@selftests/run.sh host
 
-test-vm: deps kernel
+test-vm: deps kernel tools
 	@selftests/run.sh $(or $(P),intel)
 
 golden: deps kernel
 	@selftests/update-golden.sh
 
 clean:
-	rm -rf build/vm-out build/vm-*.err build/checkpatch
+	rm -rf build/vm-out build/vm-*.err build/checkpatch build/iommuctl

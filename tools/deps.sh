@@ -14,6 +14,8 @@ PKGS=(
 	bc bison flex libssl-dev libelf-dev dwarves cpio ccache zstd xz-utils
 	gcc make git perl python3 python3-venv
 	qemu-system-x86 busybox-static udev file kmod procps
+	# BPF programs and libbpf/bpftool from the tree (iommuctl)
+	clang-19 llvm-19 libelf-dev zlib1g-dev pkg-config
 )
 
 missing=()

@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * iommuctl trace flush: IOTLB flushes per domain, by kind (flush-all, range
+ * sync, sync-after-map, flush-queue flush by reason), with the time drivers
+ * spent in them, a histogram of range sizes, and in lazy mode the exposure
+ * window: how long each queued unmap stayed reachable until the flush-queue
+ * flush that ended it.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "iommuctl/trace.h"
+
+#define MAX_PENDING	65536
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct flush_key);
+	__type(value, struct flush_val);
+} flushes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct flush_hist_key);
+	__type(value, struct hist);
+} flush_hists SEC(".maps");
+
+/* Queued (lazy) unmaps not yet flushed: {domain, iova} -> time queued */
+struct pending_key {
+	__u32 domain;
+	__u32 pad;
+	__u64 iova;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_PENDING);
+	__type(key, struct pending_key);
+	__type(value, __u64);
+} pending SEC(".maps");
+
+/* Domain id -> a device it serves, for display */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct domain_dev);
+} domain_devs SEC(".maps");
+
+/* Queued unmaps that did not fit in the pending map (exposure undercounted) */
+__u64 pending_dropped;
+
+static const struct hist zero_hist;
+
+static __always_inline void count(__u32 kind, __u32 domain, __u64 ns,
+				  __u64 pages, __u64 released)
+{
+	struct flush_key key = { .kind = kind, .domain = domain };
+	struct flush_val *v, zero = {};
+
+	v = bpf_map_lookup_elem(&flushes, &key);
+	if (!v) {
+		bpf_map_update_elem(&flushes, &key, &zero, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&flushes, &key);
+		if (!v)
+			return;
+	}
+	__sync_fetch_and_add(&v->count, 1);
+	__sync_fetch_and_add(&v->ns, ns);
+	__sync_fetch_and_add(&v->pages, pages);
+	__sync_fetch_and_add(&v->released, released);
+}
+
+static __always_inline void hist_add(__u32 which, __u32 domain, __u64 val)
+{
+	struct flush_hist_key key = { .hist = which, .domain = domain };
+	struct hist *h;
+	__u64 slot;
+
+	h = bpf_map_lookup_elem(&flush_hists, &key);
+	if (!h) {
+		bpf_map_update_elem(&flush_hists, &key, &zero_hist, BPF_NOEXIST);
+		h = bpf_map_lookup_elem(&flush_hists, &key);
+		if (!h)
+			return;
+	}
+	slot = hist_slot(val);
+	if (slot >= HIST_SLOTS)
+		slot = HIST_SLOTS - 1;
+	__sync_fetch_and_add(&h->slots[slot], 1);
+	__sync_fetch_and_add(&h->count, 1);
+	__sync_fetch_and_add(&h->sum, val);
+	if (val > h->max)
+		h->max = val;
+}
+
+static __always_inline void learn_dev(__u32 domain, struct device *dev)
+{
+	struct domain_dev d = {};
+
+	if (bpf_map_lookup_elem(&domain_devs, &domain))
+		return;
+	bpf_probe_read_kernel_str(d.dev, sizeof(d.dev),
+				  BPF_CORE_READ(dev, kobj.name));
+	bpf_map_update_elem(&domain_devs, &domain, &d, BPF_NOEXIST);
+}
+
+struct expose_ctx {
+	__u32 domain;
+	__u64 cutoff;	/* queued before the flush started */
+	__u64 now;
+};
+
+static long expose_one(struct bpf_map *map, struct pending_key *key,
+		       __u64 *queued_at, struct expose_ctx *ctx)
+{
+	if (key->domain != ctx->domain || *queued_at > ctx->cutoff)
+		return 0;
+	hist_add(FH_EXPOSURE_NS, ctx->domain, ctx->now - *queued_at);
+	bpf_map_delete_elem(map, key);
+	return 0;
+}
+
+#define FLUSH_HANDLERS(kind)						\
+SEC(#kind "/iotlb_flush_all")						\
+int BPF_PROG(kind##_flush_all, struct iommu_domain *domain,		\
+	     u64 duration_ns)						\
+{									\
+	count(FLUSH_ALL, BPF_CORE_READ(domain, id), duration_ns, 0, 0);	\
+	return 0;							\
+}									\
+									\
+SEC(#kind "/iotlb_sync")						\
+int BPF_PROG(kind##_iotlb_sync, struct iommu_domain *domain,		\
+	     unsigned long start, unsigned long end, size_t pgsize,	\
+	     u64 duration_ns)						\
+{									\
+	__u32 id = BPF_CORE_READ(domain, id);				\
+	__u64 bytes = start <= end ? end - start + 1 : 0;		\
+									\
+	count(FLUSH_RANGE, id, duration_ns, bytes >> 12, 0);		\
+	if (bytes)							\
+		hist_add(FH_RANGE_BYTES, id, bytes);			\
+	return 0;							\
+}									\
+									\
+SEC(#kind "/iotlb_sync_map")						\
+int BPF_PROG(kind##_sync_map, struct iommu_domain *domain,		\
+	     unsigned long iova, size_t size, int ret, u64 duration_ns)	\
+{									\
+	count(FLUSH_SYNC_MAP, BPF_CORE_READ(domain, id), duration_ns,	\
+	      size >> 12, 0);						\
+	return 0;							\
+}									\
+									\
+SEC(#kind "/dma_fq_flush")						\
+int BPF_PROG(kind##_fq_flush, struct iommu_domain *domain, int reason,	\
+	     unsigned int released, u64 duration_ns)			\
+{									\
+	struct expose_ctx ec = {					\
+		.domain = BPF_CORE_READ(domain, id),			\
+		.now = bpf_ktime_get_ns(),				\
+	};								\
+									\
+	ec.cutoff = ec.now - duration_ns;				\
+	count(reason ? FLUSH_FQ_FULL : FLUSH_FQ_TIMER, ec.domain,	\
+	      duration_ns, 0, released);				\
+	bpf_for_each_map_elem(&pending, expose_one, &ec, 0);		\
+	return 0;							\
+}									\
+									\
+SEC(#kind "/iommu_dma_map")						\
+int BPF_PROG(kind##_dma_map, struct device *dev,			\
+	     struct iommu_domain *domain)				\
+{									\
+	learn_dev(BPF_CORE_READ(domain, id), dev);			\
+	return 0;							\
+}									\
+									\
+SEC(#kind "/iommu_dma_unmap")						\
+int BPF_PROG(kind##_dma_unmap, struct device *dev,			\
+	     struct iommu_domain *domain, dma_addr_t iova, size_t size,	\
+	     int dir, bool queued)					\
+{									\
+	struct pending_key key = { .iova = iova };			\
+	__u64 now = bpf_ktime_get_ns();					\
+									\
+	key.domain = BPF_CORE_READ(domain, id);				\
+	learn_dev(key.domain, dev);					\
+	if (queued && bpf_map_update_elem(&pending, &key, &now, BPF_ANY))	\
+		__sync_fetch_and_add(&pending_dropped, 1);		\
+	return 0;							\
+}
+
+FLUSH_HANDLERS(tp_btf)
+FLUSH_HANDLERS(raw_tp)
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Types shared by iommuctl's tracing BPF programs and the tool: map keys,
+ * operation and flush kinds.  Stable only within one build of iommuctl.
+ */
+#ifndef IOMMUCTL_TRACE_H
+#define IOMMUCTL_TRACE_H
+
+#include "hist.h"
+
+#define DEV_NAME_LEN	32
+
+/* What `trace latency` measures, one histogram each (per device with -D) */
+enum lat_op {
+	LAT_DMA_MAP,		/* iommu:iommu_dma_map */
+	LAT_DMA_UNMAP_STRICT,	/* iommu:iommu_dma_unmap, queued=0 */
+	LAT_DMA_UNMAP_QUEUED,	/* iommu:iommu_dma_unmap, queued=1 */
+	LAT_CORE_MAP,		/* iommu:domain_map */
+	LAT_CORE_UNMAP,		/* iommu:domain_unmap */
+	LAT_NR_OPS,
+};
+
+struct lat_key {
+	__u32 op;		/* enum lat_op */
+	__u32 domain;		/* domain id, with -D, for core ops */
+	char dev[DEV_NAME_LEN];	/* device, with -D, for DMA API ops */
+};
+
+/* What `trace flush` counts, per domain */
+enum flush_kind {
+	FLUSH_ALL,		/* iommu:iotlb_flush_all */
+	FLUSH_RANGE,		/* iommu:iotlb_sync */
+	FLUSH_SYNC_MAP,		/* iommu:iotlb_sync_map */
+	FLUSH_FQ_TIMER,		/* iommu:dma_fq_flush reason=timer */
+	FLUSH_FQ_FULL,		/* iommu:dma_fq_flush reason=full */
+	FLUSH_NR_KINDS,
+};
+
+struct flush_key {
+	__u32 kind;		/* enum flush_kind */
+	__u32 domain;
+};
+
+struct flush_val {
+	__u64 count;
+	__u64 ns;		/* time the driver spent flushing */
+	__u64 pages;		/* range flushes: 4 KiB pages covered */
+	__u64 released;		/* flush-queue flushes: IOVAs released */
+};
+
+/* Histograms kept by `trace flush`, per domain */
+enum flush_hist {
+	FH_RANGE_BYTES,		/* size of each range flushed */
+	FH_EXPOSURE_NS,		/* lazy: queued unmap to the flush that ends it */
+	FH_NR,
+};
+
+struct flush_hist_key {
+	__u32 hist;		/* enum flush_hist */
+	__u32 domain;
+};
+
+/* Which device a domain serves, learnt from map/unmap and attach events */
+struct domain_dev {
+	char dev[DEV_NAME_LEN];
+};
+
+#endif /* IOMMUCTL_TRACE_H */

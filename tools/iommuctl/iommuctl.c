@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * iommuctl: see what the IOMMU costs, per device.
+ *
+ * bpftool-style dispatch: iommuctl OBJECT COMMAND [options]; each command
+ * parses its own options with argp and has --help with examples.
+ */
+#include <argp.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/btf.h>
+#include "iommuctl.h"
+
+const char *sysfs_root = "";
+volatile bool exiting;
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: iommuctl COMMAND [OPTIONS]\n"
+"\n"
+"Commands:\n"
+"  devices          every device behind an IOMMU: group, domain type, trust,\n"
+"                   reserved regions, PASID, IOMMU\n"
+"  trace latency    DMA and domain map/unmap latency histograms\n"
+"  trace flush      IOTLB flushes per domain, and lazy mode's exposure window\n"
+"  help             this text\n"
+"\n"
+"'iommuctl COMMAND --help' describes a command, with examples.\n"
+"Exit status: 0 success, 1 failure, 2 bad usage or unknown device.\n");
+}
+
+int main(int argc, char **argv)
+{
+	argp_err_exit_status = EXIT_USAGE;
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") ||
+	    !strcmp(argv[1], "-h")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "devices")) {
+		argv[1] = "iommuctl devices";
+		return cmd_devices(argc - 1, argv + 1);
+	}
+	if (!strcmp(argv[1], "trace"))
+		return cmd_trace(argc - 1, argv + 1);
+	fprintf(stderr, "iommuctl: unknown command '%s'\n\n", argv[1]);
+	usage(stderr);
+	return EXIT_USAGE;
+}
+
+int cmd_trace(int argc, char **argv)
+{
+	if (argc >= 2 && !strcmp(argv[1], "latency")) {
+		argv[1] = "iommuctl trace latency";
+		return cmd_trace_latency(argc - 1, argv + 1);
+	}
+	if (argc >= 2 && !strcmp(argv[1], "flush")) {
+		argv[1] = "iommuctl trace flush";
+		return cmd_trace_flush(argc - 1, argv + 1);
+	}
+	fprintf(stderr, "Usage: iommuctl trace {latency|flush} [OPTIONS] [interval [count]]\n");
+	return EXIT_USAGE;
+}
+
+/* ------------------------------------------------------------ tracing env */
+
+static bool verbose_libbpf;
+static char verifier_tail[4096];
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt,
+			va_list args)
+{
+	char line[1024];
+	size_t have, len;
+
+	vsnprintf(line, sizeof(line), fmt, args);
+	/* Keep the last lines of whatever libbpf said (the verifier log). */
+	have = strlen(verifier_tail);
+	len = strlen(line);
+	if (have + len >= sizeof(verifier_tail)) {
+		size_t drop = have + len - sizeof(verifier_tail) + 1;
+
+		if (drop > have)
+			drop = have;
+		memmove(verifier_tail, verifier_tail + drop, have - drop + 1);
+	}
+	strncat(verifier_tail, line, sizeof(verifier_tail) - strlen(verifier_tail) - 1);
+	if (level == LIBBPF_WARN || verbose_libbpf)
+		return fputs(line, stderr);
+	return 0;
+}
+
+void trace_libbpf_setup(bool verbose)
+{
+	verbose_libbpf = verbose;
+	libbpf_set_print(libbpf_print);
+}
+
+void trace_report_load_error(const char *what, int err)
+{
+	fprintf(stderr, "iommuctl: loading the %s BPF program failed: %s\n",
+		what, strerror(-err));
+	if (verbose_libbpf) {
+		const char *p = verifier_tail;
+		int lines = 0;
+
+		/* The last 15 lines are where the verifier says why. */
+		for (const char *q = verifier_tail + strlen(verifier_tail); q > verifier_tail; q--)
+			if (*q == '\n' && ++lines > 15) {
+				p = q + 1;
+				break;
+			}
+		fprintf(stderr, "iommuctl: last lines of the libbpf/verifier log:\n%s", p);
+	} else {
+		fprintf(stderr, "iommuctl: run with -v to see the verifier's log\n");
+	}
+}
+
+static void on_signal(int sig)
+{
+	exiting = true;
+}
+
+void trace_handle_signals(void)
+{
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+}
+
+static bool tracefs_has(const char *event)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "/sys/kernel/tracing/events/iommu/%s", event);
+	if (!access(path, F_OK))
+		return true;
+	snprintf(path, sizeof(path), "/sys/kernel/debug/tracing/events/iommu/%s", event);
+	return !access(path, F_OK);
+}
+
+static bool dir_has_entries(const char *path)
+{
+	struct dirent *e;
+	bool any = false;
+	DIR *d = opendir(path);
+
+	if (!d)
+		return false;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.') {
+			any = true;
+			break;
+		}
+	closedir(d);
+	return any;
+}
+
+int trace_env_check(struct trace_env *env, const char *const *events)
+{
+	struct btf *vmlinux;
+	char name[128];
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "iommuctl: tracing needs root (CAP_BPF and CAP_PERFMON): run it with sudo\n");
+		return EXIT_FAILURE;
+	}
+	vmlinux = btf__load_vmlinux_btf();
+	if (!vmlinux) {
+		fprintf(stderr, "iommuctl: this kernel has no BTF (/sys/kernel/btf/vmlinux): "
+			"it needs CONFIG_DEBUG_INFO_BTF=y\n");
+		return EXIT_FAILURE;
+	}
+	env->use_raw_tp = false;
+	for (const char *const *e = events; *e; e++) {
+		snprintf(name, sizeof(name), "btf_trace_%s", *e);
+		if (btf__find_by_name_kind(vmlinux, name, BTF_KIND_TYPEDEF) >= 0)
+			continue;
+		if (tracefs_has(*e)) {
+			/* The event exists but tp_btf cannot see its type. */
+			env->use_raw_tp = true;
+			continue;
+		}
+		btf__free(vmlinux);
+		fprintf(stderr, "iommuctl: the kernel has no iommu:%s tracepoint: it needs the "
+			"iommu-bpf kernel series (kernel/patches)\n", *e);
+		return EXIT_FAILURE;
+	}
+	btf__free(vmlinux);
+	if (!dir_has_entries("/sys/class/iommu"))
+		fprintf(stderr, "iommuctl: warning: no IOMMU is registered (/sys/class/iommu is empty): "
+			"there will be nothing to trace\n");
+	if (env->use_raw_tp)
+		fprintf(stderr, "iommuctl: tp_btf unavailable, attaching raw tracepoints\n");
+	return 0;
+}
+
+void trace_select_programs(struct bpf_object *obj, bool raw_tp)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, obj) {
+		const char *sec = bpf_program__section_name(prog);
+		bool is_raw = !strncmp(sec, "raw_tp/", 7);
+
+		bpf_program__set_autoload(prog, is_raw == raw_tp);
+	}
+}
+
+bool device_exists(const char *name)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/sys/bus/pci/devices/%s", sysfs_root, name);
+	if (!access(path, F_OK))
+		return true;
+	snprintf(path, sizeof(path), "%s/sys/bus/platform/devices/%s", sysfs_root, name);
+	return !access(path, F_OK);
+}
+
+int parse_interval_count(const char *arg, int *interval, int *count, int *nargs)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || *end || v <= 0 || v > INT_MAX) {
+		fprintf(stderr, "iommuctl: invalid %s '%s': want a positive integer\n",
+			*nargs ? "count" : "interval", arg);
+		return EXIT_USAGE;
+	}
+	if (*nargs == 0)
+		*interval = v;
+	else if (*nargs == 1)
+		*count = v;
+	else {
+		fprintf(stderr, "iommuctl: unexpected argument '%s'\n", arg);
+		return EXIT_USAGE;
+	}
+	(*nargs)++;
+	return 0;
+}

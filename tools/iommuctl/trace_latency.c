@@ -1,0 +1,332 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * iommuctl trace latency: DMA and domain map/unmap latency histograms from
+ * the iommu tracepoints, aggregated in the kernel.
+ */
+#include <argp.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include "iommuctl.h"
+#include "histo.h"
+#include "iommuctl/trace.h"
+#include "stats.h"
+#include "latency.skel.h"
+
+static const char *const op_names[LAT_NR_OPS] = {
+	[LAT_DMA_MAP] = "dma_map",
+	[LAT_DMA_UNMAP_STRICT] = "dma_unmap_strict",
+	[LAT_DMA_UNMAP_QUEUED] = "dma_unmap_queued",
+	[LAT_CORE_MAP] = "domain_map",
+	[LAT_CORE_UNMAP] = "domain_unmap",
+};
+
+static struct {
+	bool per_device, timestamp, json, verbose, stats;
+	const char *dev;
+	__u32 ops;
+	struct unit unit;
+	int interval, count, nargs;
+} env = {
+	.ops = (1U << LAT_NR_OPS) - 1,
+	.unit = { "usecs", 1000 },
+	.interval = 99999999,
+	.count = 99999999,
+};
+
+static const char doc[] =
+"Latency histograms of IOMMU map and unmap operations.\n"
+"\n"
+"USAGE: iommuctl trace latency [-D] [-d DEV] [-o OPS] [-m|-u|-n] [-T] [-j]\n"
+"                              [--stats] [-v] [interval [count]]\n"
+"\n"
+"Operations (-o, comma-separated):\n"
+"  dma_map             DMA API map through dma-iommu (iommu:iommu_dma_map)\n"
+"  dma_unmap           both of:\n"
+"    dma_unmap_strict  unmap that flushed the IOTLB before returning\n"
+"    dma_unmap_queued  unmap whose flush went to the flush queue (lazy)\n"
+"  domain_map          iommu_map()/iommu_map_sg(), as VFIO and iommufd use\n"
+"  domain_unmap        iommu_unmap()/iommu_unmap_fast()\n"
+"\n"
+"Without an interval, runs until Ctrl-C and prints once at the end.\n"
+"\n"
+"EXAMPLES:\n"
+"    iommuctl trace latency                 # all operations until Ctrl-C\n"
+"    iommuctl trace latency -D 1 5          # per device, 1 s intervals, 5 times\n"
+"    iommuctl trace latency -d 0000:00:03.0 -o dma_unmap -n 10\n"
+"    iommuctl trace latency -j 1 3          # NDJSON, one object per interval\n";
+
+static const struct argp_option opts[] = {
+	{ "per-device", 'D', NULL, 0, "one histogram per device (domain for domain_*)", 0 },
+	{ "device", 'd', "DEV", 0, "only this device (e.g. 0000:00:03.0); dma_* ops only", 0 },
+	{ "ops", 'o', "OPS", 0, "operations to trace (see above)", 0 },
+	{ "milliseconds", 'm', NULL, 0, "print in milliseconds", 0 },
+	{ "microseconds", 'u', NULL, 0, "print in microseconds (default)", 0 },
+	{ "nanoseconds", 'n', NULL, 0, "print in nanoseconds", 0 },
+	{ "timestamp", 'T', NULL, 0, "print a timestamp with each interval", 0 },
+	{ "json", 'j', NULL, 0, "JSON output, one object per interval", 0 },
+	{ "stats", 'S', NULL, 0, "report events handled and BPF run time (own overhead)", 0 },
+	{ "verbose", 'v', NULL, 0, "libbpf debug output; verifier log on load errors", 0 },
+	{},
+};
+
+static int parse_ops(const char *arg)
+{
+	char *copy = strdup(arg), *tok, *save = NULL;
+	int ret = 0;
+
+	env.ops = 0;
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		int i;
+
+		if (!strcmp(tok, "dma_unmap")) {
+			env.ops |= 1U << LAT_DMA_UNMAP_STRICT | 1U << LAT_DMA_UNMAP_QUEUED;
+			continue;
+		}
+		if (!strcmp(tok, "all")) {
+			env.ops = (1U << LAT_NR_OPS) - 1;
+			continue;
+		}
+		for (i = 0; i < LAT_NR_OPS; i++)
+			if (!strcmp(tok, op_names[i]))
+				break;
+		if (i == LAT_NR_OPS) {
+			fprintf(stderr, "iommuctl: unknown operation '%s' (want dma_map, dma_unmap, "
+				"dma_unmap_strict, dma_unmap_queued, domain_map, domain_unmap, all)\n",
+				tok);
+			ret = EXIT_USAGE;
+			break;
+		}
+		env.ops |= 1U << i;
+	}
+	free(copy);
+	return ret;
+}
+
+static error_t parse_arg(int key, char *arg, struct argp_state *state)
+{
+	switch (key) {
+	case 'D':
+		env.per_device = true;
+		break;
+	case 'd':
+		if (strlen(arg) >= DEV_NAME_LEN)
+			argp_error(state, "device name '%s' is too long", arg);
+		env.dev = arg;
+		break;
+	case 'o':
+		if (parse_ops(arg))
+			exit(EXIT_USAGE);
+		break;
+	case 'm':
+		env.unit = (struct unit){ "msecs", 1000000 };
+		break;
+	case 'u':
+		env.unit = (struct unit){ "usecs", 1000 };
+		break;
+	case 'n':
+		env.unit = (struct unit){ "nsecs", 1 };
+		break;
+	case 'T':
+		env.timestamp = true;
+		break;
+	case 'j':
+		env.json = true;
+		break;
+	case 'S':
+		env.stats = true;
+		break;
+	case 'v':
+		env.verbose = true;
+		break;
+	case ARGP_KEY_ARG:
+		if (parse_interval_count(arg, &env.interval, &env.count, &env.nargs))
+			exit(EXIT_USAGE);
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+struct entry {
+	struct lat_key key;
+	struct hist h;
+};
+
+static int cmp_entry(const void *a, const void *b)
+{
+	const struct entry *x = a, *y = b;
+
+	if (x->key.op != y->key.op)
+		return (int)x->key.op - (int)y->key.op;
+	if (x->key.domain != y->key.domain)
+		return x->key.domain < y->key.domain ? -1 : 1;
+	return strcmp(x->key.dev, y->key.dev);
+}
+
+/* Read and reset the histograms: per-CPU copies summed per key. */
+static int drain(int fd, struct entry **out, size_t *n_out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct lat_key keys[4096], next, *prev = NULL;
+	struct hist *vals;
+	struct entry *e;
+	size_t n = 0;
+
+	while (n < 4096 && !bpf_map_get_next_key(fd, prev, &next)) {
+		keys[n] = next;
+		prev = &keys[n++];
+	}
+	vals = calloc(ncpu, sizeof(*vals));
+	e = calloc(n ? n : 1, sizeof(*e));
+	if (!vals || !e)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		e[i].key = keys[i];
+		if (bpf_map_lookup_elem(fd, &keys[i], vals))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			hist_merge(&e[i].h, &vals[c]);
+		bpf_map_delete_elem(fd, &keys[i]);
+	}
+	free(vals);
+	qsort(e, n, sizeof(*e), cmp_entry);
+	*out = e;
+	*n_out = n;
+	return 0;
+}
+
+static void print_interval(int fd, int interval_s, struct trace_stats *ts)
+{
+	struct entry *e;
+	size_t n;
+	char when[32];
+	time_t now = time(NULL);
+
+	if (drain(fd, &e, &n)) {
+		fprintf(stderr, "iommuctl: out of memory\n");
+		return;
+	}
+	strftime(when, sizeof(when), "%H:%M:%S", localtime(&now));
+	for (size_t i = 0; i < n; i++)
+		ts->events += e[i].h.count;
+
+	if (env.json) {
+		struct json j;
+
+		json_init(&j, stdout);
+		json_begin_object(&j, NULL);
+		json_i64(&j, "time", now);
+		json_i64(&j, "interval_s", interval_s);
+		json_str(&j, "unit", "ns");
+		json_begin_array(&j, "latency");
+		for (size_t i = 0; i < n; i++) {
+			json_begin_object(&j, NULL);
+			json_str(&j, "op", op_names[e[i].key.op]);
+			if (e[i].key.dev[0])
+				json_str(&j, "device", e[i].key.dev);
+			else
+				json_null(&j, "device");
+			if (e[i].key.domain)
+				json_u64(&j, "domain", e[i].key.domain);
+			else
+				json_null(&j, "domain");
+			hist_json(&j, &e[i].h);
+			json_end_object(&j);
+		}
+		json_end_array(&j);
+		json_end_object(&j);
+		json_line(&j);
+	} else {
+		if (env.timestamp)
+			printf("%-8s\n", when);
+		if (!n)
+			printf("(no IOMMU map/unmap operations traced)\n");
+		for (size_t i = 0; i < n; i++) {
+			printf("\nop = %s", op_names[e[i].key.op]);
+			if (e[i].key.dev[0])
+				printf("  device = %s", e[i].key.dev);
+			if (e[i].key.domain)
+				printf("  domain = %u", e[i].key.domain);
+			printf("\n");
+			hist_print(stdout, &e[i].h, &env.unit);
+			hist_print_summary(stdout, &e[i].h, &env.unit);
+		}
+		printf("\n");
+		fflush(stdout);
+	}
+	free(e);
+}
+
+int cmd_trace_latency(int argc, char **argv)
+{
+	static const struct argp argp = { opts, parse_arg, NULL, doc };
+	static const char *const events[] = {
+		"iommu_dma_map", "iommu_dma_unmap", "domain_map", "domain_unmap", NULL
+	};
+	struct trace_env tenv = {};
+	struct trace_stats ts = {};
+	struct latency_bpf *skel;
+	int err, fd, printed = 0;
+	time_t start;
+
+	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
+		return EXIT_USAGE;
+	if (env.dev && !device_exists(env.dev)) {
+		fprintf(stderr, "iommuctl: no device '%s' in sysfs (want a name such as "
+			"0000:00:03.0; see 'iommuctl devices')\n", env.dev);
+		return EXIT_USAGE;
+	}
+	tenv.verbose = env.verbose;
+	trace_libbpf_setup(env.verbose);
+	err = trace_env_check(&tenv, events);
+	if (err)
+		return err;
+
+	skel = latency_bpf__open();
+	if (!skel) {
+		fprintf(stderr, "iommuctl: opening the BPF skeleton failed: %s\n", strerror(errno));
+		return EXIT_FAILURE;
+	}
+	skel->rodata->per_device = env.per_device;
+	skel->rodata->ops_mask = env.ops;
+	if (env.dev) {
+		skel->rodata->filter_dev = true;
+		strncpy((char *)skel->rodata->dev_filter, env.dev, DEV_NAME_LEN - 1);
+	}
+	trace_select_programs(skel->obj, tenv.use_raw_tp);
+	err = latency_bpf__load(skel);
+	if (err) {
+		trace_report_load_error("latency", err);
+		goto out;
+	}
+	if (env.stats)
+		trace_stats_begin(&ts, skel->obj);
+	err = latency_bpf__attach(skel);
+	if (err) {
+		fprintf(stderr, "iommuctl: attaching to the iommu tracepoints failed: %s\n",
+			strerror(-err));
+		goto out;
+	}
+	trace_handle_signals();
+	fd = bpf_map__fd(skel->maps.hists);
+	fprintf(env.json ? stderr : stdout, "Tracing IOMMU map/unmap latency... %s\n",
+		env.nargs ? "" : "Hit Ctrl-C to end.");
+	start = time(NULL);
+	while (!exiting && printed < env.count) {
+		sleep(env.interval);	/* a signal ends the sleep early */
+		print_interval(fd, exiting && !env.nargs ? (int)(time(NULL) - start) :
+			       env.interval, &ts);
+		printed++;
+	}
+	if (env.stats)
+		trace_stats_end(&ts, skel->obj, time(NULL) - start);
+out:
+	latency_bpf__destroy(skel);
+	return err ? EXIT_FAILURE : 0;
+}
