@@ -12,6 +12,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from iommutest.tap import Tap  # noqa: E402
+import test_iommuctl  # noqa: E402
 import test_tracepoints  # noqa: E402
 
 
@@ -29,7 +30,8 @@ def main():
 
     tap = Tap(os.path.join(args.out, "results.tap"), args.profile)
     tap.diag(f"kernel {os.uname().release}, profile {args.profile}")
-    for name, fn in test_tracepoints.tests(args.profile):
+    suite = test_tracepoints.tests(args.profile) + test_iommuctl.tests(args.profile)
+    for name, fn in suite:
         if args.only and args.only not in name:
             continue
         tap.run(name, fn)

@@ -1,0 +1,182 @@
+"""iommuctl against independent ground truth: sysfs for `devices`, ftrace
+hist triggers on the same tracepoints for `trace latency` and `trace flush`.
+The counts must be equal, not close: both see every event of the window."""
+
+import json
+import os
+import re
+import subprocess
+import time
+
+from iommutest import dmabench
+from iommutest.edu import Ctx, ensure_group, switch_mode
+from iommutest.tap import check
+from iommutest.tracefs import TRACEFS, mount
+
+TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+IOMMUCTL = os.path.join(TOP, "build", "iommuctl", "iommuctl")
+
+
+def iommuctl(*args, timeout=120):
+    return subprocess.run([IOMMUCTL, *args], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+class Background:
+    """iommuctl running while the test makes traffic; ready once attached."""
+
+    def __init__(self, *args):
+        self.p = subprocess.Popen([IOMMUCTL, *args], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        line = self.p.stderr.readline()
+        check("Tracing" in line, f"iommuctl {' '.join(args)} did not start: {line}"
+              f"{self.p.stderr.read() if self.p.poll() is not None else ''}")
+
+    def wait(self):
+        out, err = self.p.communicate(timeout=120)
+        check(self.p.returncode == 0, f"iommuctl exited {self.p.returncode}: {err}")
+        return out, err
+
+
+class HistTrigger:
+    """An ftrace hist trigger on an iommu event: the ground truth."""
+
+    def __init__(self, event, spec):
+        mount()
+        self.dir = os.path.join(TRACEFS, "events", "iommu", event)
+        self.spec = spec
+        with open(os.path.join(self.dir, "trigger"), "w") as f:
+            f.write(spec)
+
+    def read(self):
+        with open(os.path.join(self.dir, "hist")) as f:
+            return f.read()
+
+    def close(self):
+        with open(os.path.join(self.dir, "trigger"), "w") as f:
+            f.write("!" + self.spec)
+
+
+def hist_rows(text, key):
+    """{key value: {field: int}} from a hist file."""
+    rows = {}
+    for line in text.splitlines():
+        m = re.match(r"\{ " + key + r":\s*(\S+)\s*\}\s+(.*)$", line)
+        if m:
+            rows[m[1]] = {k: int(v) for k, v in re.findall(r"(\w+):\s*(\d+)", m[2])}
+    return rows
+
+
+def test_devices_match_sysfs(ctx):
+    ensure_group(ctx)
+    r = iommuctl("devices", "-j")
+    check(r.returncode == 0, f"devices -j failed: {r.stderr}")
+    devs = {d["device"]: d for d in json.loads(r.stdout)["devices"]}
+    groups = "/sys/kernel/iommu_groups"
+    seen = 0
+    for g in os.listdir(groups):
+        for name in os.listdir(f"{groups}/{g}/devices"):
+            seen += 1
+            d = devs.get(name)
+            check(d is not None, f"{name} (group {g}) missing from iommuctl devices")
+            path = f"{groups}/{g}/devices/{name}"
+            with open(f"{groups}/{g}/type") as f:
+                typ = f.read().strip()
+            with open(f"{groups}/{g}/reserved_regions") as f:
+                nresv = len(f.read().splitlines())
+            drv = os.path.basename(os.readlink(f"{path}/driver")) \
+                if os.path.islink(f"{path}/driver") else None
+            iommu = os.path.basename(os.readlink(f"{path}/iommu"))
+            got_resv = sum(d["reserved_regions"].values())
+            check(d["group"] == int(g) and d["domain_type"] == typ and
+                  d["driver"] == drv and d["iommu"] == iommu and got_resv == nresv,
+                  f"{name}: iommuctl says {d}, sysfs says group {g} type {typ} "
+                  f"driver {drv} iommu {iommu} {nresv} reserved regions")
+    check(seen == len(devs), f"sysfs has {seen} devices behind an IOMMU, iommuctl {len(devs)}")
+    edu = devs[ctx.bdf]
+    check(edu["vendor_device"] == "1234:11e8" and edu["bus"] == "pci", f"edu: {edu}")
+
+
+def test_latency_matches_ftrace_hist(ctx):
+    switch_mode(ctx, "DMA")
+    tool = Background("trace", "latency", "-D", "-j", "--stats",
+                      "-o", "dma_map,dma_unmap", "6", "1")
+    maps = HistTrigger("iommu_dma_map", "hist:keys=device:vals=hitcount,duration_ns")
+    unmaps = HistTrigger("iommu_dma_unmap",
+                         "hist:keys=device:vals=hitcount,duration_ns if queued == 0")
+    try:
+        dmabench.run(seconds=1)
+        truth_map = hist_rows(maps.read(), "device")
+        truth_unmap = hist_rows(unmaps.read(), "device")
+    finally:
+        maps.close()
+        unmaps.close()
+    out, err = tool.wait()
+    check("events in" in err and "ns per run" in err, f"--stats line missing: {err}")
+    lat = json.loads(out.strip().splitlines()[-1])["latency"]
+    mine = {(e["op"], e["device"]): e for e in lat}
+
+    for op, truth in (("dma_map", truth_map), ("dma_unmap_strict", truth_unmap)):
+        t = truth.get(ctx.bdf)
+        e = mine.get((op, ctx.bdf))
+        check(t and t["hitcount"] > 100, f"ftrace saw {t} {op} for {ctx.bdf}")
+        check(e is not None, f"iommuctl has no {op} histogram for {ctx.bdf}: {list(mine)}")
+        check(e["count"] == t["hitcount"],
+              f"{op}: iommuctl counted {e['count']}, ftrace {t['hitcount']}")
+        check(e["sum"] == t["duration_ns"],
+              f"{op}: iommuctl summed {e['sum']} ns, ftrace {t['duration_ns']} ns")
+        check(0 < e["p50"] <= e["p90"] <= e["p99"] <= e["max"] and
+              sum(b["count"] for b in e["hist"]) == e["count"],
+              f"{op}: inconsistent summary {e}")
+    # -D splits by device: every name is a real device.
+    for op, dev in mine:
+        check(dev and os.path.exists(f"/sys/bus/pci/devices/{dev}"),
+              f"per-device key {dev!r} ({op}) is not a PCI device")
+    check(("dma_unmap_queued", ctx.bdf) not in mine, "strict mode produced queued unmaps")
+
+
+def test_flush_matches_ftrace_hist(ctx):
+    switch_mode(ctx, "DMA-FQ")
+    tool = Background("trace", "flush", "-j", "6", "1")
+    fq = HistTrigger("dma_fq_flush", "hist:keys=domain_id:vals=hitcount,released")
+    try:
+        dmabench.run(seconds=1)
+        time.sleep(0.5)         # the flush timer runs 10 ms after the last unmap
+        truth = hist_rows(fq.read(), "domain_id")
+    finally:
+        fq.close()
+    out, _ = tool.wait()
+    doms = {d["domain"]: d for d in json.loads(out.strip().splitlines()[-1])["domains"]}
+    d = doms.get(ctx.domain)
+    check(d is not None, f"iommuctl saw no flushes in edu's domain {ctx.domain}: {list(doms)}")
+    check(d["device"] == ctx.bdf, f"domain {ctx.domain} attributed to {d['device']}")
+    t = truth.get(str(ctx.domain))
+    check(t, f"ftrace saw no flush-queue flush in domain {ctx.domain}: {truth}")
+    fl = d["flushes"]
+    count = sum(fl.get(k, {}).get("count", 0) for k in ("fq_timer", "fq_full"))
+    released = sum(fl.get(k, {}).get("released", 0) for k in ("fq_timer", "fq_full"))
+    check(count == t["hitcount"] and released == t["released"],
+          f"flush-queue flushes: iommuctl {count} releasing {released}, "
+          f"ftrace {t['hitcount']} releasing {t['released']}")
+    expo = d.get("exposure_ns")
+    check(expo and expo["count"] > 0 and expo["max"] < 1_000_000_000,
+          f"no plausible exposure window: {expo}")
+    # Every queued unmap is exposed until a flush that released it.
+    check(expo["count"] <= released, f"{expo['count']} exposures, {released} released")
+
+
+def tests(profile):
+    ctx = Ctx(profile)
+    if profile == "mock":
+        return []
+    if not os.access(IOMMUCTL, os.X_OK):
+        def missing():
+            check(False, f"{IOMMUCTL} is not built (make tools)")
+        return [("iommuctl_built", missing)]
+    order = [
+        test_devices_match_sysfs,
+        test_latency_matches_ftrace_hist,
+        test_flush_matches_ftrace_hist,
+    ]
+    return [("iommuctl_" + fn.__name__[len("test_"):], (lambda fn=fn: fn(ctx)))
+            for fn in order]
