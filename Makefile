@@ -11,7 +11,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 KSCRIPTS := kernel/scripts
 
 .PHONY: help deps kernel kernel-tree kernel-export kernel-check bpftools tools \
-	test test-host test-vm golden clean
+	run test test-host test-vm golden clean
 
 help:
 	@echo "make deps           install Debian packages and virtme-ng (idempotent)"
@@ -20,6 +20,7 @@ help:
 	@echo "make kernel-export  write build/linux's commits back to kernel/patches"
 	@echo "make kernel-check   build every step of the series, checkpatch --strict each patch"
 	@echo "make tools          build/iommuctl/iommuctl (libbpf, bpftool, BPF skeletons)"
+	@echo "make run            boot a VM and show what each DMA mode costs, through iommuctl"
 	@echo "make test           host checks + VM suite on intel-iommu and virtio-iommu (TAP)"
 	@echo "make test-host      host checks only"
 	@echo "make test-vm P=intel|virtio|mock   one VM profile"
@@ -45,6 +46,9 @@ bpftools: deps
 
 tools: deps kernel bpftools
 	@$(MAKE) -s -C tools/iommuctl all test-bin
+
+run: deps kernel tools
+	@tools/demo/run.sh
 
 test: deps kernel tools
 	@selftests/run.sh host intel virtio mock

@@ -12,7 +12,14 @@
 #include <bpf/bpf_core_read.h>
 #include "iommuctl/trace.h"
 
-#define MAX_PENDING	65536
+/*
+ * Exposure tracking (-E) costs a hash update per queued unmap and a walk of
+ * the pending map per flush-queue flush, which is why it is opt-in and why
+ * the map is small: a walk visits every bucket.
+ */
+#define MAX_PENDING	16384
+
+const volatile bool track_exposure = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -168,7 +175,8 @@ int BPF_PROG(kind##_fq_flush, struct iommu_domain *domain, int reason,	\
 	ec.cutoff = ec.now - duration_ns;				\
 	count(reason ? FLUSH_FQ_FULL : FLUSH_FQ_TIMER, ec.domain,	\
 	      duration_ns, 0, released);				\
-	bpf_for_each_map_elem(&pending, expose_one, &ec, 0);		\
+	if (track_exposure)						\
+		bpf_for_each_map_elem(&pending, expose_one, &ec, 0);	\
 	return 0;							\
 }									\
 									\
@@ -190,7 +198,8 @@ int BPF_PROG(kind##_dma_unmap, struct device *dev,			\
 									\
 	key.domain = BPF_CORE_READ(domain, id);				\
 	learn_dev(key.domain, dev);					\
-	if (queued && bpf_map_update_elem(&pending, &key, &now, BPF_ANY))	\
+	if (queued && track_exposure &&					\
+	    bpf_map_update_elem(&pending, &key, &now, BPF_ANY))		\
 		__sync_fetch_and_add(&pending_dropped, 1);		\
 	return 0;							\
 }

@@ -137,7 +137,7 @@ def test_latency_matches_ftrace_hist(ctx):
 
 def test_flush_matches_ftrace_hist(ctx):
     switch_mode(ctx, "DMA-FQ")
-    tool = Background("trace", "flush", "-j", "6", "1")
+    tool = Background("trace", "flush", "-E", "-j", "6", "1")
     fq = HistTrigger("dma_fq_flush", "hist:keys=domain_id:vals=hitcount,released")
     try:
         dmabench.run(seconds=1)

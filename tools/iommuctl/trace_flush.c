@@ -28,7 +28,7 @@ static const char *const kind_names[FLUSH_NR_KINDS] = {
 };
 
 static struct {
-	bool timestamp, json, verbose, stats;
+	bool timestamp, json, verbose, stats, exposure;
 	int interval, count, nargs;
 } env = {
 	.interval = 99999999,
@@ -38,22 +38,25 @@ static struct {
 static const char doc[] =
 "IOTLB flushes per IOMMU domain, and what they cost.\n"
 "\n"
-"USAGE: iommuctl trace flush [-T] [-j] [--stats] [-v] [interval [count]]\n"
+"USAGE: iommuctl trace flush [-E] [-T] [-j] [--stats] [-v] [interval [count]]\n"
 "\n"
 "Kinds: flush_all (domain-wide), range (iotlb_sync after unmap), sync_map\n"
 "(after map, drivers that need it), fq_timer and fq_full (dma-iommu flush\n"
 "queue flushed by its timer or because a queue filled up).  For each domain:\n"
 "count, rate, average time in the driver, pages per range flush, IOVAs\n"
-"released by flush-queue flushes; a histogram of range sizes; and in lazy\n"
-"mode the exposure window, from each queued unmap to the flush that ends it\n"
-"(the time the device could still reach the unmapped memory).\n"
+"released by flush-queue flushes; a histogram of range sizes; and with -E,\n"
+"in lazy mode, the exposure window: from each queued unmap to the flush that\n"
+"ends it (the time the device could still reach the unmapped memory).  -E\n"
+"tracks every queued unmap, so it costs more than the counts (--stats).\n"
 "\n"
 "EXAMPLES:\n"
 "    iommuctl trace flush            # until Ctrl-C\n"
 "    iommuctl trace flush -T 1 10    # every second, 10 times\n"
+"    iommuctl trace flush -E 5 1     # with lazy mode's exposure window\n"
 "    iommuctl trace flush -j 5 1     # one JSON object after 5 s\n";
 
 static const struct argp_option opts[] = {
+	{ "exposure", 'E', NULL, 0, "measure lazy mode's exposure window", 0 },
 	{ "timestamp", 'T', NULL, 0, "print a timestamp with each interval", 0 },
 	{ "json", 'j', NULL, 0, "JSON output, one object per interval", 0 },
 	{ "stats", 'S', NULL, 0, "report events handled and BPF run time (own overhead)", 0 },
@@ -64,6 +67,9 @@ static const struct argp_option opts[] = {
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
 	switch (key) {
+	case 'E':
+		env.exposure = true;
+		break;
 	case 'T':
 		env.timestamp = true;
 		break;
@@ -323,6 +329,7 @@ int cmd_trace_flush(int argc, char **argv)
 		fprintf(stderr, "iommuctl: opening the BPF skeleton failed: %s\n", strerror(errno));
 		return EXIT_FAILURE;
 	}
+	skel->rodata->track_exposure = env.exposure;
 	trace_select_programs(skel->obj, tenv.use_raw_tp);
 	err = flush_bpf__load(skel);
 	if (err) {
@@ -338,7 +345,7 @@ int cmd_trace_flush(int argc, char **argv)
 		goto out;
 	}
 	trace_handle_signals();
-	fprintf(env.json ? stderr : stdout, "Tracing IOTLB flushes... %s\n",
+	fprintf(stderr, "Tracing IOTLB flushes... %s\n",
 		env.nargs ? "" : "Hit Ctrl-C to end.");
 	start = last = time(NULL);
 	while (!exiting && printed < env.count) {

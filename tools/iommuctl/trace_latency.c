@@ -315,7 +315,7 @@ int cmd_trace_latency(int argc, char **argv)
 	}
 	trace_handle_signals();
 	fd = bpf_map__fd(skel->maps.hists);
-	fprintf(env.json ? stderr : stdout, "Tracing IOMMU map/unmap latency... %s\n",
+	fprintf(stderr, "Tracing IOMMU map/unmap latency... %s\n",
 		env.nargs ? "" : "Hit Ctrl-C to end.");
 	start = time(NULL);
 	while (!exiting && printed < env.count) {
