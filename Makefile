@@ -11,7 +11,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 KSCRIPTS := kernel/scripts
 
 .PHONY: help deps kernel kernel-tree kernel-export kernel-check bpftools tools \
-	run test test-host test-vm golden clean
+	run bench test test-host test-vm golden clean
 
 help:
 	@echo "make deps           install Debian packages and virtme-ng (idempotent)"
@@ -21,6 +21,7 @@ help:
 	@echo "make kernel-check   build every step of the series, checkpatch --strict each patch"
 	@echo "make tools          build/iommuctl/iommuctl (libbpf, bpftool, BPF skeletons)"
 	@echo "make run            boot a VM and show what each DMA mode costs, through iommuctl"
+	@echo "make bench          tracing overhead: iommuctl vs bpftrace vs ftrace (ratios)"
 	@echo "make test           host checks + VM suite on intel-iommu and virtio-iommu (TAP)"
 	@echo "make test-host      host checks only"
 	@echo "make test-vm P=intel|virtio|mock   one VM profile"
@@ -49,6 +50,9 @@ tools: deps kernel bpftools
 
 run: deps kernel tools
 	@tools/demo/run.sh
+
+bench: deps kernel tools
+	@bench/run.sh
 
 test: deps kernel tools
 	@selftests/run.sh host intel virtio mock
