@@ -10,6 +10,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include "iommuctl/hist_bpf.h"
 #include "iommuctl/trace.h"
 
 /*
@@ -60,8 +61,6 @@ struct {
 /* Queued unmaps that did not fit in the pending map (exposure undercounted) */
 __u64 pending_dropped;
 
-static const struct hist zero_hist;
-
 static __always_inline void count(__u32 kind, __u32 domain, __u64 ns,
 				  __u64 pages, __u64 released)
 {
@@ -84,24 +83,8 @@ static __always_inline void count(__u32 kind, __u32 domain, __u64 ns,
 static __always_inline void hist_add(__u32 which, __u32 domain, __u64 val)
 {
 	struct flush_hist_key key = { .hist = which, .domain = domain };
-	struct hist *h;
-	__u64 slot;
 
-	h = bpf_map_lookup_elem(&flush_hists, &key);
-	if (!h) {
-		bpf_map_update_elem(&flush_hists, &key, &zero_hist, BPF_NOEXIST);
-		h = bpf_map_lookup_elem(&flush_hists, &key);
-		if (!h)
-			return;
-	}
-	slot = hist_slot(val);
-	if (slot >= HIST_SLOTS)
-		slot = HIST_SLOTS - 1;
-	__sync_fetch_and_add(&h->slots[slot], 1);
-	__sync_fetch_and_add(&h->count, 1);
-	__sync_fetch_and_add(&h->sum, val);
-	if (val > h->max)
-		h->max = val;
+	hist_record(&flush_hists, &key, val);
 }
 
 static __always_inline void learn_dev(__u32 domain, struct device *dev)

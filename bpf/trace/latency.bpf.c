@@ -12,6 +12,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include "iommuctl/hist_bpf.h"
 #include "iommuctl/trace.h"
 
 const volatile bool per_device = false;
@@ -25,9 +26,6 @@ struct {
 	__type(key, struct lat_key);
 	__type(value, struct hist);
 } hists SEC(".maps");
-
-/* A zeroed value to create histograms from (too big for the stack). */
-static const struct hist zero_hist;
 
 static __always_inline bool dev_matches(const char *name)
 {
@@ -44,8 +42,6 @@ static __always_inline void record(__u32 op, struct device *dev,
 				   struct iommu_domain *domain, __u64 ns)
 {
 	struct lat_key key = { .op = op };
-	struct hist *h;
-	__u64 slot;
 
 	if (!(ops_mask & (1U << op)))
 		return;
@@ -59,22 +55,7 @@ static __always_inline void record(__u32 op, struct device *dev,
 	else if (!dev)
 		key.domain = BPF_CORE_READ(domain, id);
 
-	h = bpf_map_lookup_elem(&hists, &key);
-	if (!h) {
-		bpf_map_update_elem(&hists, &key, &zero_hist, BPF_NOEXIST);
-		h = bpf_map_lookup_elem(&hists, &key);
-		if (!h)
-			return;
-	}
-	slot = hist_slot(ns);
-	if (slot >= HIST_SLOTS)
-		slot = HIST_SLOTS - 1;
-	/* Per-CPU, but an interrupt may nest on this CPU: stay atomic. */
-	__sync_fetch_and_add(&h->slots[slot], 1);
-	__sync_fetch_and_add(&h->count, 1);
-	__sync_fetch_and_add(&h->sum, ns);
-	if (ns > h->max)
-		h->max = ns;
+	hist_record(&hists, &key, ns);
 }
 
 #define LAT_HANDLERS(kind)						\

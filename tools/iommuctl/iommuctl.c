@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include "iommuctl.h"
 
@@ -229,26 +230,79 @@ bool device_exists(const char *name)
 	return !access(path, F_OK);
 }
 
-int parse_interval_count(const char *arg, int *interval, int *count, int *nargs)
+struct trace_opts trace_opts = {
+	.interval = 99999999,
+	.count = 99999999,
+};
+
+static int parse_interval_count(const char *arg)
 {
+	struct trace_opts *o = &trace_opts;
 	char *end;
 	long v;
 
+	if (o->nargs >= 2) {
+		fprintf(stderr, "iommuctl: unexpected argument '%s'\n", arg);
+		return EXIT_USAGE;
+	}
 	errno = 0;
 	v = strtol(arg, &end, 10);
 	if (errno || *end || v <= 0 || v > INT_MAX) {
 		fprintf(stderr, "iommuctl: invalid %s '%s': want a positive integer\n",
-			*nargs ? "count" : "interval", arg);
+			o->nargs ? "count" : "interval", arg);
 		return EXIT_USAGE;
 	}
-	if (*nargs == 0)
-		*interval = v;
-	else if (*nargs == 1)
-		*count = v;
-	else {
-		fprintf(stderr, "iommuctl: unexpected argument '%s'\n", arg);
-		return EXIT_USAGE;
-	}
-	(*nargs)++;
+	if (o->nargs++ == 0)
+		o->interval = v;
+	else
+		o->count = v;
 	return 0;
+}
+
+static const struct argp_option trace_common_opts[] = {
+	{ "timestamp", 'T', NULL, 0, "print a timestamp with each interval", 0 },
+	{ "json", 'j', NULL, 0, "JSON output, one object per interval", 0 },
+	{ "stats", 'S', NULL, 0, "report events handled and BPF run time (own overhead)", 0 },
+	{ "verbose", 'v', NULL, 0, "libbpf debug output; verifier log on load errors", 0 },
+	{},
+};
+
+static error_t trace_common_parse(int key, char *arg, struct argp_state *state)
+{
+	switch (key) {
+	case 'T':
+		trace_opts.timestamp = true;
+		break;
+	case 'j':
+		trace_opts.json = true;
+		break;
+	case 'S':
+		trace_opts.stats = true;
+		break;
+	case 'v':
+		trace_opts.verbose = true;
+		break;
+	case ARGP_KEY_ARG:
+		if (parse_interval_count(arg))
+			exit(EXIT_USAGE);
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+const struct argp trace_common_argp = { trace_common_opts, trace_common_parse };
+
+size_t map_keys(int fd, size_t key_size, void *keys, size_t max)
+{
+	char *prev = NULL, *next = keys;
+	size_t n = 0;
+
+	while (n < max && !bpf_map_get_next_key(fd, prev, next)) {
+		prev = next;
+		next += key_size;
+		n++;
+	}
+	return n;
 }

@@ -34,7 +34,15 @@ void trace_handle_signals(void);
 void trace_select_programs(struct bpf_object *obj, bool raw_tp);
 /* Is a PCI or other device by this name known to sysfs? */
 bool device_exists(const char *name);
-int parse_interval_count(const char *arg, int *interval, int *count,
-			 int *nargs);
+/* Options every trace command takes, parsed by trace_common_argp (an argp
+ * child): -T, -j, --stats, -v and [interval [count]]. */
+struct trace_opts {
+	bool timestamp, json, verbose, stats;
+	int interval, count, nargs;
+};
+extern struct trace_opts trace_opts;
+extern const struct argp trace_common_argp;
+/* Up to max keys of a BPF map, key_size bytes each, into keys. */
+size_t map_keys(int fd, size_t key_size, void *keys, size_t max);
 
 #endif

@@ -27,13 +27,8 @@ static const char *const kind_names[FLUSH_NR_KINDS] = {
 	[FLUSH_FQ_FULL] = "fq_full",
 };
 
-static struct {
-	bool timestamp, json, verbose, stats, exposure;
-	int interval, count, nargs;
-} env = {
-	.interval = 99999999,
-	.count = 99999999,
-};
+static bool exposure;
+static struct trace_opts *const o = &trace_opts;
 
 static const char doc[] =
 "IOTLB flushes per IOMMU domain, and what they cost.\n"
@@ -57,10 +52,6 @@ static const char doc[] =
 
 static const struct argp_option opts[] = {
 	{ "exposure", 'E', NULL, 0, "measure lazy mode's exposure window", 0 },
-	{ "timestamp", 'T', NULL, 0, "print a timestamp with each interval", 0 },
-	{ "json", 'j', NULL, 0, "JSON output, one object per interval", 0 },
-	{ "stats", 'S', NULL, 0, "report events handled and BPF run time (own overhead)", 0 },
-	{ "verbose", 'v', NULL, 0, "libbpf debug output; verifier log on load errors", 0 },
 	{},
 };
 
@@ -68,23 +59,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
 	switch (key) {
 	case 'E':
-		env.exposure = true;
-		break;
-	case 'T':
-		env.timestamp = true;
-		break;
-	case 'j':
-		env.json = true;
-		break;
-	case 'S':
-		env.stats = true;
-		break;
-	case 'v':
-		env.verbose = true;
-		break;
-	case ARGP_KEY_ARG:
-		if (parse_interval_count(arg, &env.interval, &env.count, &env.nargs))
-			exit(EXIT_USAGE);
+		exposure = true;
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -116,14 +91,10 @@ static int cmp_row(const void *a, const void *b)
 static size_t drain_counts(int fd, struct row *rows)
 {
 	int ncpu = libbpf_num_possible_cpus();
-	struct flush_key keys[MAX_ROWS], next, *prev = NULL;
+	struct flush_key keys[MAX_ROWS];
 	struct flush_val vals[ncpu];
-	size_t n = 0;
+	size_t n = map_keys(fd, sizeof(keys[0]), keys, MAX_ROWS);
 
-	while (n < MAX_ROWS && !bpf_map_get_next_key(fd, prev, &next)) {
-		keys[n] = next;
-		prev = &keys[n++];
-	}
 	for (size_t i = 0; i < n; i++) {
 		memset(&rows[i], 0, sizeof(rows[i]));
 		rows[i].key = keys[i];
@@ -143,17 +114,13 @@ static size_t drain_counts(int fd, struct row *rows)
 static size_t drain_hists(int fd, struct hrow *rows, size_t max)
 {
 	int ncpu = libbpf_num_possible_cpus();
-	struct flush_hist_key next, *prev = NULL;
 	struct flush_hist_key *keys = calloc(max, sizeof(*keys));
 	struct hist *vals = calloc(ncpu, sizeof(*vals));
 	size_t n = 0;
 
 	if (!keys || !vals)
 		goto out;
-	while (n < max && !bpf_map_get_next_key(fd, prev, &next)) {
-		keys[n] = next;
-		prev = &keys[n++];
-	}
+	n = map_keys(fd, sizeof(*keys), keys, max);
 	for (size_t i = 0; i < n; i++) {
 		memset(&rows[i], 0, sizeof(rows[i]));
 		rows[i].key = keys[i];
@@ -204,7 +171,7 @@ static void print_interval(struct flush_bpf *skel, long secs, struct trace_stats
 		ts->events += rows[i].v.count;
 	strftime(when, sizeof(when), "%H:%M:%S", localtime(&now));
 
-	if (env.json) {
+	if (o->json) {
 		struct json j;
 		__u32 cur = 0;
 		bool open = false;
@@ -266,7 +233,7 @@ static void print_interval(struct flush_bpf *skel, long secs, struct trace_stats
 		return;
 	}
 
-	if (env.timestamp)
+	if (o->timestamp)
 		printf("%-8s\n", when);
 	if (!n) {
 		printf("(no IOTLB flushes traced)\n\n");
@@ -306,7 +273,8 @@ static void print_interval(struct flush_bpf *skel, long secs, struct trace_stats
 
 int cmd_trace_flush(int argc, char **argv)
 {
-	static const struct argp argp = { opts, parse_arg, NULL, doc };
+	static const struct argp_child children[] = { { &trace_common_argp, 0, NULL, 0 }, {} };
+	static const struct argp argp = { opts, parse_arg, NULL, doc, children };
 	static const char *const events[] = {
 		"iotlb_flush_all", "iotlb_sync", "iotlb_sync_map", "dma_fq_flush",
 		"iommu_dma_map", "iommu_dma_unmap", NULL
@@ -319,7 +287,7 @@ int cmd_trace_flush(int argc, char **argv)
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return EXIT_USAGE;
-	trace_libbpf_setup(env.verbose);
+	trace_libbpf_setup(o->verbose);
 	err = trace_env_check(&tenv, events);
 	if (err)
 		return err;
@@ -329,14 +297,14 @@ int cmd_trace_flush(int argc, char **argv)
 		fprintf(stderr, "iommuctl: opening the BPF skeleton failed: %s\n", strerror(errno));
 		return EXIT_FAILURE;
 	}
-	skel->rodata->track_exposure = env.exposure;
+	skel->rodata->track_exposure = exposure;
 	trace_select_programs(skel->obj, tenv.use_raw_tp);
 	err = flush_bpf__load(skel);
 	if (err) {
 		trace_report_load_error("flush", err);
 		goto out;
 	}
-	if (env.stats)
+	if (o->stats)
 		trace_stats_begin(&ts, skel->obj);
 	err = flush_bpf__attach(skel);
 	if (err) {
@@ -346,18 +314,18 @@ int cmd_trace_flush(int argc, char **argv)
 	}
 	trace_handle_signals();
 	fprintf(stderr, "Tracing IOTLB flushes... %s\n",
-		env.nargs ? "" : "Hit Ctrl-C to end.");
+		o->nargs ? "" : "Hit Ctrl-C to end.");
 	start = last = time(NULL);
-	while (!exiting && printed < env.count) {
+	while (!exiting && printed < o->count) {
 		time_t now;
 
-		sleep(env.interval);
+		sleep(o->interval);
 		now = time(NULL);
-		print_interval(skel, env.nargs ? env.interval : now - last, &ts);
+		print_interval(skel, o->nargs ? o->interval : now - last, &ts);
 		last = now;
 		printed++;
 	}
-	if (env.stats)
+	if (o->stats)
 		trace_stats_end(&ts, skel->obj, time(NULL) - start);
 out:
 	flush_bpf__destroy(skel);

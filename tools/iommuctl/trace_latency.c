@@ -26,17 +26,15 @@ static const char *const op_names[LAT_NR_OPS] = {
 };
 
 static struct {
-	bool per_device, timestamp, json, verbose, stats;
+	bool per_device;
 	const char *dev;
 	__u32 ops;
 	struct unit unit;
-	int interval, count, nargs;
 } env = {
 	.ops = (1U << LAT_NR_OPS) - 1,
 	.unit = { "usecs", 1000 },
-	.interval = 99999999,
-	.count = 99999999,
 };
+static struct trace_opts *const o = &trace_opts;
 
 static const char doc[] =
 "Latency histograms of IOMMU map and unmap operations.\n"
@@ -67,10 +65,6 @@ static const struct argp_option opts[] = {
 	{ "milliseconds", 'm', NULL, 0, "print in milliseconds", 0 },
 	{ "microseconds", 'u', NULL, 0, "print in microseconds (default)", 0 },
 	{ "nanoseconds", 'n', NULL, 0, "print in nanoseconds", 0 },
-	{ "timestamp", 'T', NULL, 0, "print a timestamp with each interval", 0 },
-	{ "json", 'j', NULL, 0, "JSON output, one object per interval", 0 },
-	{ "stats", 'S', NULL, 0, "report events handled and BPF run time (own overhead)", 0 },
-	{ "verbose", 'v', NULL, 0, "libbpf debug output; verifier log on load errors", 0 },
 	{},
 };
 
@@ -131,22 +125,6 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case 'n':
 		env.unit = (struct unit){ "nsecs", 1 };
 		break;
-	case 'T':
-		env.timestamp = true;
-		break;
-	case 'j':
-		env.json = true;
-		break;
-	case 'S':
-		env.stats = true;
-		break;
-	case 'v':
-		env.verbose = true;
-		break;
-	case ARGP_KEY_ARG:
-		if (parse_interval_count(arg, &env.interval, &env.count, &env.nargs))
-			exit(EXIT_USAGE);
-		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
@@ -173,15 +151,11 @@ static int cmp_entry(const void *a, const void *b)
 static int drain(int fd, struct entry **out, size_t *n_out)
 {
 	int ncpu = libbpf_num_possible_cpus();
-	struct lat_key keys[4096], next, *prev = NULL;
+	struct lat_key keys[4096];
+	size_t n = map_keys(fd, sizeof(keys[0]), keys, 4096);
 	struct hist *vals;
 	struct entry *e;
-	size_t n = 0;
 
-	while (n < 4096 && !bpf_map_get_next_key(fd, prev, &next)) {
-		keys[n] = next;
-		prev = &keys[n++];
-	}
 	vals = calloc(ncpu, sizeof(*vals));
 	e = calloc(n ? n : 1, sizeof(*e));
 	if (!vals || !e)
@@ -216,7 +190,7 @@ static void print_interval(int fd, int interval_s, struct trace_stats *ts)
 	for (size_t i = 0; i < n; i++)
 		ts->events += e[i].h.count;
 
-	if (env.json) {
+	if (o->json) {
 		struct json j;
 
 		json_init(&j, stdout);
@@ -243,7 +217,7 @@ static void print_interval(int fd, int interval_s, struct trace_stats *ts)
 		json_end_object(&j);
 		json_line(&j);
 	} else {
-		if (env.timestamp)
+		if (o->timestamp)
 			printf("%-8s\n", when);
 		if (!n)
 			printf("(no IOMMU map/unmap operations traced)\n");
@@ -265,7 +239,8 @@ static void print_interval(int fd, int interval_s, struct trace_stats *ts)
 
 int cmd_trace_latency(int argc, char **argv)
 {
-	static const struct argp argp = { opts, parse_arg, NULL, doc };
+	static const struct argp_child children[] = { { &trace_common_argp, 0, NULL, 0 }, {} };
+	static const struct argp argp = { opts, parse_arg, NULL, doc, children };
 	static const char *const events[] = {
 		"iommu_dma_map", "iommu_dma_unmap", "domain_map", "domain_unmap", NULL
 	};
@@ -282,8 +257,8 @@ int cmd_trace_latency(int argc, char **argv)
 			"0000:00:03.0; see 'iommuctl devices')\n", env.dev);
 		return EXIT_USAGE;
 	}
-	tenv.verbose = env.verbose;
-	trace_libbpf_setup(env.verbose);
+	tenv.verbose = o->verbose;
+	trace_libbpf_setup(o->verbose);
 	err = trace_env_check(&tenv, events);
 	if (err)
 		return err;
@@ -305,7 +280,7 @@ int cmd_trace_latency(int argc, char **argv)
 		trace_report_load_error("latency", err);
 		goto out;
 	}
-	if (env.stats)
+	if (o->stats)
 		trace_stats_begin(&ts, skel->obj);
 	err = latency_bpf__attach(skel);
 	if (err) {
@@ -316,15 +291,15 @@ int cmd_trace_latency(int argc, char **argv)
 	trace_handle_signals();
 	fd = bpf_map__fd(skel->maps.hists);
 	fprintf(stderr, "Tracing IOMMU map/unmap latency... %s\n",
-		env.nargs ? "" : "Hit Ctrl-C to end.");
+		o->nargs ? "" : "Hit Ctrl-C to end.");
 	start = time(NULL);
-	while (!exiting && printed < env.count) {
-		sleep(env.interval);	/* a signal ends the sleep early */
-		print_interval(fd, exiting && !env.nargs ? (int)(time(NULL) - start) :
-			       env.interval, &ts);
+	while (!exiting && printed < o->count) {
+		sleep(o->interval);	/* a signal ends the sleep early */
+		print_interval(fd, exiting && !o->nargs ? (int)(time(NULL) - start) :
+			       o->interval, &ts);
 		printed++;
 	}
-	if (env.stats)
+	if (o->stats)
 		trace_stats_end(&ts, skel->obj, time(NULL) - start);
 out:
 	latency_bpf__destroy(skel);

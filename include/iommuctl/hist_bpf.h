@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Histogram updates for the BPF programs (see hist.h for the layout). */
+#ifndef IOMMUCTL_HIST_BPF_H
+#define IOMMUCTL_HIST_BPF_H
+
+#include "hist.h"
+
+/* A zeroed value to create histograms from (too big for the BPF stack). */
+static const struct hist hist_zero;
+
+/* Add val to the histogram at key in map (a per-CPU hash of struct hist). */
+static __always_inline void hist_record(void *map, const void *key, __u64 val)
+{
+	struct hist *h;
+	__u64 slot;
+
+	h = bpf_map_lookup_elem(map, key);
+	if (!h) {
+		bpf_map_update_elem(map, key, &hist_zero, BPF_NOEXIST);
+		h = bpf_map_lookup_elem(map, key);
+		if (!h)
+			return;
+	}
+	slot = hist_slot(val);
+	if (slot >= HIST_SLOTS)
+		slot = HIST_SLOTS - 1;
+	/* Per-CPU, but an interrupt may nest on this CPU: stay atomic. */
+	__sync_fetch_and_add(&h->slots[slot], 1);
+	__sync_fetch_and_add(&h->count, 1);
+	__sync_fetch_and_add(&h->sum, val);
+	if (val > h->max)
+		h->max = val;
+}
+
+#endif /* IOMMUCTL_HIST_BPF_H */
