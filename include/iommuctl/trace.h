@@ -65,4 +65,32 @@ struct domain_dev {
 	char dev[DEV_NAME_LEN];
 };
 
+/* What `trace events` streams, one record per event */
+enum ev_kind {
+	EV_ATTACH_DEV,		/* iommu:attach_dev */
+	EV_DETACH_DEV,		/* iommu:detach_dev */
+	EV_ATTACH_PASID,	/* iommu:attach_pasid */
+	EV_DETACH_PASID,	/* iommu:detach_pasid */
+	EV_DEFAULT_DOMAIN,	/* iommu:default_domain */
+	EV_DMA_OWNER,		/* iommu:dma_owner */
+	EV_IO_PAGE_FAULT,	/* iommu:io_page_fault */
+	EV_NR_KINDS,
+};
+
+struct ev_record {
+	__u64 ts_ns;		/* bpf_ktime_get_ns() */
+	__u32 kind;		/* enum ev_kind */
+	__s32 group;
+	__s32 ret;
+	__u32 pasid;
+	__u32 old_domain, old_type;	/* attach/detach */
+	__u32 new_domain, new_type;	/* attach/detach; default_domain: the result */
+	__u32 driver_type, req_type;	/* default_domain */
+	__u32 claim, owner_cnt;		/* dma_owner */
+	__u64 iova;			/* io_page_fault */
+	__s32 flags;			/* io_page_fault */
+	__u32 pad;
+	char dev[DEV_NAME_LEN];
+};
+
 #endif /* IOMMUCTL_TRACE_H */

@@ -84,7 +84,8 @@ def main():
     usage_error("bad interval", ["trace", "flush", "0"], "invalid interval")
     usage_error("bad count", ["trace", "latency", "1", "x"], "invalid count")
     usage_error("too many positionals", ["trace", "flush", "1", "2", "3"], "unexpected argument")
-    for cmd in (["devices"], ["trace", "latency"], ["trace", "flush"]):
+    usage_error("bad events count", ["trace", "events", "-c", "0"], "invalid count")
+    for cmd in (["devices"], ["trace", "latency"], ["trace", "flush"], ["trace", "events"]):
         r = run(*cmd, "--help")
         t(f"{' '.join(cmd)} --help has examples",
           r.returncode == 0 and "EXAMPLES" in r.stdout, r.stdout + r.stderr)

@@ -5,13 +5,14 @@ The counts must be equal, not close: both see every event of the window."""
 import json
 import os
 import re
+import signal
 import subprocess
 import time
 
-from iommutest import dmabench
-from iommutest.edu import Ctx, ensure_group, switch_mode
+from iommutest import dmabench, pci, uapi
+from iommutest.edu import BENCH, Ctx, ensure_group, switch_mode
 from iommutest.tap import check
-from iommutest.tracefs import TRACEFS, mount
+from iommutest.tracefs import TRACEFS, Trace, mount
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 IOMMUCTL = os.path.join(TOP, "build", "iommuctl", "iommuctl")
@@ -165,6 +166,62 @@ def test_flush_matches_ftrace_hist(ctx):
     check(expo["count"] <= released, f"{expo['count']} exposures, {released} released")
 
 
+def test_events_match_ftrace(ctx):
+    """The event stream carries what the tracepoints carry: compared record
+    by record with an ftrace instance on the same events."""
+    events = ["attach_dev", "detach_dev", "default_domain", "dma_owner"]
+    ensure_group(ctx)
+    truth_trace = Trace("events_truth")
+    truth_trace.enable(*events)
+    truth_trace.start()
+    tool = Background("trace", "events", "-j")
+    try:
+        switch_mode(ctx, "DMA")
+        pci.bind(ctx.bdf, "vfio-pci")
+        dev = uapi.IommufdDevice(ctx.bdf)
+        try:
+            dev.bind()
+        finally:
+            dev.close()
+        pci.bind(ctx.bdf, BENCH)
+        time.sleep(0.5)         # let the ring buffer drain
+    finally:
+        truth_trace.stop()
+        tool.p.send_signal(signal.SIGINT)
+    out, _ = tool.wait()
+    truth = truth_trace.records()
+    truth_trace.close()
+    mine = [json.loads(line) for line in out.splitlines() if line.strip()]
+
+    def key_truth(r):
+        f = r.f
+        if r.event == "default_domain":
+            return (r.event, f["device"], int(f["group"]), f["driver_type"], f["req_type"],
+                    int(f["domain"]), f["type"], int(f["ret"]))
+        if r.event == "dma_owner":
+            return (r.event, f["device"] or None, int(f["group"]), f["op"],
+                    int(f["owner_cnt"]), int(f["ret"]))
+        return (r.event, f["device"], int(f["group"]), int(f["pasid"]), int(f["old_domain"]),
+                f["old_type"], int(f["new_domain"]), f["new_type"], int(f["ret"]))
+
+    def key_mine(e):
+        if e["event"] == "default_domain":
+            return (e["event"], e["device"] or "", e["group"], e["driver_type"], e["req_type"],
+                    e["domain"], e["type"], e["ret"])
+        if e["event"] == "dma_owner":
+            return (e["event"], e["device"], e["group"], e["op"], e["owner_cnt"], e["ret"])
+        return (e["event"], e["device"], e["group"], e["pasid"], e["old_domain"],
+                e["old_type"], e["new_domain"], e["new_type"], e["ret"])
+
+    want = sorted(key_truth(r) for r in truth if r.event in events)
+    got = sorted(key_mine(e) for e in mine if e["event"] in events)
+    check(len(want) >= 6, f"too few events provoked: {want}")
+    check(got == want, "iommuctl trace events differs from ftrace:\n"
+          f"only ftrace: {sorted(set(want) - set(got))}\nonly iommuctl: {sorted(set(got) - set(want))}")
+    kinds = {k[0] for k in got}
+    check({"attach_dev", "default_domain", "dma_owner"} <= kinds, f"kinds seen: {kinds}")
+
+
 def tests(profile):
     ctx = Ctx(profile)
     if profile == "mock":
@@ -177,6 +234,7 @@ def tests(profile):
         test_devices_match_sysfs,
         test_latency_matches_ftrace_hist,
         test_flush_matches_ftrace_hist,
+        test_events_match_ftrace,
     ]
     return [("iommuctl_" + fn.__name__[len("test_"):], (lambda fn=fn: fn(ctx)))
             for fn in order]

@@ -32,6 +32,8 @@ static void usage(FILE *f)
 "                   reserved regions, PASID, IOMMU\n"
 "  trace latency    DMA and domain map/unmap latency histograms\n"
 "  trace flush      IOTLB flushes per domain, and lazy mode's exposure window\n"
+"  trace events     attach/detach, default-domain, DMA ownership, PASID and\n"
+"                   I/O page fault events as they happen\n"
 "  help             this text\n"
 "\n"
 "'iommuctl COMMAND --help' describes a command, with examples.\n"
@@ -71,7 +73,11 @@ int cmd_trace(int argc, char **argv)
 		argv[1] = "iommuctl trace flush";
 		return cmd_trace_flush(argc - 1, argv + 1);
 	}
-	fprintf(stderr, "Usage: iommuctl trace {latency|flush} [OPTIONS] [interval [count]]\n");
+	if (argc >= 2 && !strcmp(argv[1], "events")) {
+		argv[1] = "iommuctl trace events";
+		return cmd_trace_events(argc - 1, argv + 1);
+	}
+	fprintf(stderr, "Usage: iommuctl trace {latency|flush|events} [OPTIONS]\n");
 	return EXIT_USAGE;
 }
 

@@ -15,6 +15,7 @@ int cmd_devices(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_trace_latency(int argc, char **argv);
 int cmd_trace_flush(int argc, char **argv);
+int cmd_trace_events(int argc, char **argv);
 
 /* Attach mode and environment checks shared by the trace commands. */
 struct trace_env {

@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * iommuctl trace events: a stream of IOMMU control-path events, one line
+ * each (NDJSON with -j): attach/detach, default-domain decisions, DMA
+ * ownership, PASID attach/detach and I/O page faults.
+ */
+#include <argp.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/bpf.h>
+#include "iommuctl.h"
+#include "json.h"
+#include "iommuctl/trace.h"
+#include "events.skel.h"
+
+static const char *const kind_names[EV_NR_KINDS] = {
+	[EV_ATTACH_DEV] = "attach_dev",
+	[EV_DETACH_DEV] = "detach_dev",
+	[EV_ATTACH_PASID] = "attach_pasid",
+	[EV_DETACH_PASID] = "detach_pasid",
+	[EV_DEFAULT_DOMAIN] = "default_domain",
+	[EV_DMA_OWNER] = "dma_owner",
+	[EV_IO_PAGE_FAULT] = "io_page_fault",
+};
+
+static struct {
+	bool json, verbose;
+	const char *dev;
+	long max;		/* stop after this many events (0: until Ctrl-C) */
+	long seen;
+} env;
+
+static const char doc[] =
+"Stream IOMMU control-path events as they happen.\n"
+"\n"
+"USAGE: iommuctl trace events [-j] [-d DEV] [-c COUNT] [-v]\n"
+"\n"
+"Events: attach_dev, detach_dev (a device changes domain or leaves the\n"
+"IOMMU), attach_pasid, detach_pasid, default_domain (a group's DMA mode was\n"
+"decided), dma_owner (VFIO/iommufd claimed or released a group) and\n"
+"io_page_fault.  Domain types: blocked, identity, unmanaged, DMA, DMA-FQ,\n"
+"sva, platform, nested; 'none' where there is no domain.\n"
+"\n"
+"EXAMPLES:\n"
+"    iommuctl trace events                  # until Ctrl-C\n"
+"    iommuctl trace events -j -d 0000:00:03.0\n"
+"    iommuctl trace events -c 10            # the next 10 events\n";
+
+static const struct argp_option opts[] = {
+	{ "json", 'j', NULL, 0, "NDJSON output, one object per event", 0 },
+	{ "device", 'd', "DEV", 0, "only events of this device", 0 },
+	{ "count", 'c', "COUNT", 0, "exit after COUNT events", 0 },
+	{ "verbose", 'v', NULL, 0, "libbpf debug output; verifier log on load errors", 0 },
+	{},
+};
+
+static error_t parse_arg(int key, char *arg, struct argp_state *state)
+{
+	char *end;
+
+	switch (key) {
+	case 'j':
+		env.json = true;
+		break;
+	case 'd':
+		env.dev = arg;
+		break;
+	case 'c':
+		errno = 0;
+		env.max = strtol(arg, &end, 10);
+		if (errno || *end || env.max <= 0)
+			argp_error(state, "invalid count '%s': want a positive integer", arg);
+		break;
+	case 'v':
+		env.verbose = true;
+		break;
+	case ARGP_KEY_ARG:
+		argp_error(state, "unexpected argument '%s'", arg);
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+/* IOMMU_DOMAIN_* of <linux/iommu.h> in 6.12 */
+static const char *domain_type(__u32 id, __u32 type)
+{
+	if (!id)
+		return "none";
+	switch (type) {
+	case 0: return "blocked";
+	case 1: return "unmanaged";
+	case 3: return "DMA";
+	case 4: return "identity";
+	case 11: return "DMA-FQ";
+	case 16: return "sva";
+	case 32: return "platform";
+	case 64: return "nested";
+	default: return "unknown";
+	}
+}
+
+static const char *req_type(__u32 type, const char *zero)
+{
+	return type ? domain_type(1, type) : zero;
+}
+
+static void print_json(const struct ev_record *e)
+{
+	struct json j;
+
+	json_init(&j, stdout);
+	json_begin_object(&j, NULL);
+	json_u64(&j, "ts_ns", e->ts_ns);
+	json_str(&j, "event", kind_names[e->kind]);
+	if (e->dev[0])
+		json_str(&j, "device", e->dev);
+	else
+		json_null(&j, "device");
+	switch (e->kind) {
+	case EV_ATTACH_DEV:
+	case EV_DETACH_DEV:
+	case EV_ATTACH_PASID:
+	case EV_DETACH_PASID:
+		json_i64(&j, "group", e->group);
+		json_u64(&j, "pasid", e->pasid);
+		json_u64(&j, "old_domain", e->old_domain);
+		json_str(&j, "old_type", domain_type(e->old_domain, e->old_type));
+		json_u64(&j, "new_domain", e->new_domain);
+		json_str(&j, "new_type", domain_type(e->new_domain, e->new_type));
+		json_i64(&j, "ret", e->ret);
+		break;
+	case EV_DEFAULT_DOMAIN:
+		json_i64(&j, "group", e->group);
+		json_str(&j, "driver_type", req_type(e->driver_type, "none"));
+		json_str(&j, "req_type", req_type(e->req_type, "auto"));
+		json_u64(&j, "domain", e->new_domain);
+		json_str(&j, "type", domain_type(e->new_domain, e->new_type));
+		json_i64(&j, "ret", e->ret);
+		break;
+	case EV_DMA_OWNER:
+		json_i64(&j, "group", e->group);
+		json_str(&j, "op", e->claim ? "claim" : "release");
+		json_u64(&j, "owner_cnt", e->owner_cnt);
+		json_i64(&j, "ret", e->ret);
+		break;
+	case EV_IO_PAGE_FAULT:
+		json_u64(&j, "iova", e->iova);
+		json_i64(&j, "flags", e->flags);
+		break;
+	}
+	json_end_object(&j);
+	json_line(&j);
+}
+
+static void print_text(const struct ev_record *e)
+{
+	struct timespec now;
+	char when[16];
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	strftime(when, sizeof(when), "%H:%M:%S", localtime(&now.tv_sec));
+	printf("%s.%03ld %-14s %-16s ", when, now.tv_nsec / 1000000, kind_names[e->kind],
+	       e->dev[0] ? e->dev : "-");
+	switch (e->kind) {
+	case EV_ATTACH_DEV:
+	case EV_DETACH_DEV:
+	case EV_ATTACH_PASID:
+	case EV_DETACH_PASID:
+		printf("group %d", e->group);
+		if (e->pasid)
+			printf(" pasid %u", e->pasid);
+		printf(": domain %u (%s) -> %u (%s)", e->old_domain,
+		       domain_type(e->old_domain, e->old_type), e->new_domain,
+		       domain_type(e->new_domain, e->new_type));
+		break;
+	case EV_DEFAULT_DOMAIN:
+		printf("group %d: driver wants %s, sysfs asks %s: domain %u (%s)", e->group,
+		       req_type(e->driver_type, "none"), req_type(e->req_type, "auto"),
+		       e->new_domain, domain_type(e->new_domain, e->new_type));
+		break;
+	case EV_DMA_OWNER:
+		printf("group %d: %s, %u claims held", e->group, e->claim ? "claim" : "release",
+		       e->owner_cnt);
+		break;
+	case EV_IO_PAGE_FAULT:
+		printf("iova 0x%llx flags 0x%x", (unsigned long long)e->iova, e->flags);
+		break;
+	}
+	if (e->kind != EV_IO_PAGE_FAULT && e->ret)
+		printf(" ret %d (%s)", e->ret, strerror(-e->ret));
+	printf("\n");
+	fflush(stdout);
+}
+
+static int on_event(void *ctx, void *data, size_t len)
+{
+	const struct ev_record *e = data;
+
+	if (len < sizeof(*e) || e->kind >= EV_NR_KINDS)
+		return 0;
+	if (env.dev && strcmp(e->dev, env.dev))
+		return 0;
+	if (env.json)
+		print_json(e);
+	else
+		print_text(e);
+	if (env.max && ++env.seen >= env.max)
+		exiting = true;
+	return 0;
+}
+
+int cmd_trace_events(int argc, char **argv)
+{
+	static const struct argp argp = { opts, parse_arg, NULL, doc };
+	static const char *const events[] = {
+		"attach_dev", "detach_dev", "attach_pasid", "detach_pasid",
+		"default_domain", "dma_owner", "io_page_fault", NULL
+	};
+	struct trace_env tenv = {};
+	struct ring_buffer *rb = NULL;
+	struct events_bpf *skel;
+	int err;
+
+	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
+		return EXIT_USAGE;
+	if (env.dev && !device_exists(env.dev)) {
+		fprintf(stderr, "iommuctl: no device '%s' in sysfs (want a name such as "
+			"0000:00:03.0; see 'iommuctl devices')\n", env.dev);
+		return EXIT_USAGE;
+	}
+	trace_libbpf_setup(env.verbose);
+	err = trace_env_check(&tenv, events);
+	if (err)
+		return err;
+
+	skel = events_bpf__open();
+	if (!skel) {
+		fprintf(stderr, "iommuctl: opening the BPF skeleton failed: %s\n", strerror(errno));
+		return EXIT_FAILURE;
+	}
+	trace_select_programs(skel->obj, tenv.use_raw_tp);
+	err = events_bpf__load(skel);
+	if (err) {
+		trace_report_load_error("events", err);
+		goto out;
+	}
+	err = events_bpf__attach(skel);
+	if (err) {
+		fprintf(stderr, "iommuctl: attaching to the iommu tracepoints failed: %s\n",
+			strerror(-err));
+		goto out;
+	}
+	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), on_event, NULL, NULL);
+	if (!rb) {
+		err = -errno;
+		fprintf(stderr, "iommuctl: ring buffer: %s\n", strerror(errno));
+		goto out;
+	}
+	trace_handle_signals();
+	fprintf(stderr, "Tracing IOMMU events... Hit Ctrl-C to end.\n");
+	while (!exiting) {
+		err = ring_buffer__poll(rb, 200);
+		if (err == -EINTR) {
+			err = 0;
+			break;
+		}
+		if (err < 0) {
+			fprintf(stderr, "iommuctl: polling the ring buffer: %s\n", strerror(-err));
+			break;
+		}
+		err = 0;
+	}
+	if (skel->bss->lost)
+		fprintf(stderr, "iommuctl: %llu events lost (ring buffer full)\n",
+			(unsigned long long)skel->bss->lost);
+out:
+	ring_buffer__free(rb);
+	events_bpf__destroy(skel);
+	return err ? EXIT_FAILURE : 0;
+}
