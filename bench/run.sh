@@ -10,5 +10,5 @@ command -v bpftrace >/dev/null || {
 }
 exec timeout 1800 vng --disable-kvm --force-9p -r "$TOP/build/kernel/bzImage" \
 	--cpus 2 -m 2G --append "intel_iommu=on" \
-	--qemu-opts="-machine kernel-irqchip=split -device intel-iommu,intremap=on,caching-mode=off -device edu" \
+	--qemu-opts="-accel tcg,thread=single -machine kernel-irqchip=split -device intel-iommu,intremap=on,caching-mode=off -device edu" \
 	--cwd "$TOP" -e "/usr/bin/python3 $TOP/bench/tracing-overhead-in-vm.py" </dev/null

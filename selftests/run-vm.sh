@@ -49,8 +49,11 @@ out=$TOP/build/vm-out/$profile
 rm -rf "$out"
 mkdir -p "$out"
 
-opts=(--append "$append panic=-1 oops=panic")
-[ -z "$qemu" ] || opts+=(--qemu-opts="$qemu")
+# One TCG thread for both vCPUs.  Multi-threaded TCG can run a stale
+# translation of code the kernel is patching (jump labels go through int3
+# when tracing is switched on), which the guest sees as a stray int3 Oops.
+qemu="-accel tcg,thread=single $qemu"
+opts=(--append "$append panic=-1 oops=panic" --qemu-opts="$qemu")
 start=$(date +%s)
 timeout --kill-after=30 "$VM_TIMEOUT" "$VNG" --disable-kvm --force-9p --verbose \
 	-r "$KERNEL" --cpus 2 -m 2G "${opts[@]}" \

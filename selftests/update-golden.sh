@@ -9,7 +9,7 @@ out=$TOP/build/vm-out/golden
 rm -rf "$out"
 mkdir -p "$out"
 timeout 600 "$CACHE/venv/bin/vng" --disable-kvm --force-9p -r "$TOP/build/kernel/bzImage" \
-	--cpus 2 -m 1G --rwdir="$out" --cwd "$TOP" \
+	--cpus 2 -m 1G --qemu-opts="-accel tcg,thread=single" --rwdir="$out" --cwd "$TOP" \
 	-e "/usr/bin/python3 $TOP/selftests/vm/main.py --profile intel --out $out --golden-out $out/iommu" \
 	</dev/null
 ls "$out/iommu"/*.format >/dev/null
