@@ -24,7 +24,7 @@ help:
 	@echo "make bench          tracing overhead: iommuctl vs bpftrace vs ftrace (ratios)"
 	@echo "make test           host checks + VM suite on intel-iommu and virtio-iommu (TAP)"
 	@echo "make test-host      host checks only"
-	@echo "make test-vm P=intel|virtio|mock   one VM profile"
+	@echo "make test-vm P=intel|virtio|mock|stock   one VM profile"
 	@echo "make golden         refresh selftests/vm/golden from the built kernel"
 
 deps:
@@ -55,7 +55,7 @@ bench: deps kernel tools
 	@bench/run.sh
 
 test: deps kernel tools
-	@selftests/run.sh host intel virtio mock
+	@selftests/run.sh host intel virtio mock stock
 
 test-host: deps tools
 	@selftests/run.sh host

@@ -3,7 +3,7 @@
 # run the VM test suite in it.  The guest writes TAP to results.tap in a
 # --rwdir directory; the full console goes to console.log beside it.
 #
-#   selftests/run-vm.sh intel|virtio|mock [suite args...]
+#   selftests/run-vm.sh intel|virtio|mock|stock [suite args...]
 #
 # Exit status: 0 when the suite ran to its end with no failure; 1 on a test
 # failure, a kernel panic/oops, a timeout, or a VM that did not finish.
@@ -16,7 +16,7 @@ export PATH=$CACHE/venv/bin:$PATH	# vng runs virtme-run from its venv
 KERNEL=$TOP/build/kernel/bzImage
 VM_TIMEOUT=${VM_TIMEOUT:-1200}
 
-profile=${1:?usage: $0 intel|virtio|mock [suite args]}
+profile=${1:?usage: $0 intel|virtio|mock|stock [suite args]}
 shift
 
 case "$profile" in
@@ -36,8 +36,16 @@ mock)
 	append=""
 	qemu=""
 	;;
+stock)
+	# Debian's own kernel, without the series: iommuctl's fallback.  A NIC
+	# makes DMA mappings when its link goes up.
+	KERNEL=$(ls /boot/vmlinuz-*-amd64 2>/dev/null | sort -V | tail -n 1)
+	[ -n "$KERNEL" ] || { echo "no Debian kernel in /boot: run 'make deps'" >&2; exit 1; }
+	append="intel_iommu=on"
+	qemu="-machine kernel-irqchip=split -device intel-iommu,intremap=on,caching-mode=off -device e1000e"
+	;;
 *)
-	echo "unknown profile '$profile' (want intel, virtio or mock)" >&2
+	echo "unknown profile '$profile' (want intel, virtio, mock or stock)" >&2
 	exit 2
 	;;
 esac

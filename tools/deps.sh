@@ -16,6 +16,8 @@ PKGS=(
 	qemu-system-x86 busybox-static udev file kmod procps
 	# BPF programs and libbpf/bpftool from the tree (iommuctl)
 	clang-19 llvm-19 libelf-dev zlib1g-dev pkg-config
+	# a stock kernel, to test iommuctl's fallback on a kernel without the series
+	linux-image-amd64
 )
 
 missing=()

@@ -18,7 +18,7 @@ import test_tracepoints  # noqa: E402
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--profile", required=True, choices=["intel", "virtio", "mock"])
+    ap.add_argument("--profile", required=True, choices=["intel", "virtio", "mock", "stock"])
     ap.add_argument("--out", required=True)
     ap.add_argument("--golden-out", help="write event formats here and exit")
     ap.add_argument("-k", dest="only", help="run tests whose name has this")

@@ -174,7 +174,8 @@ static bool dir_has_entries(const char *path)
 	return any;
 }
 
-int trace_env_check(struct trace_env *env, const char *const *events)
+int trace_env_check(struct trace_env *env, const char *const *events,
+		    bool allow_fallback)
 {
 	struct btf *vmlinux;
 	char name[128];
@@ -199,6 +200,10 @@ int trace_env_check(struct trace_env *env, const char *const *events)
 			env->use_raw_tp = true;
 			continue;
 		}
+		if (allow_fallback) {
+			env->missing = *e;
+			break;
+		}
 		btf__free(vmlinux);
 		fprintf(stderr, "iommuctl: the kernel has no iommu:%s tracepoint: it needs the "
 			"iommu-bpf kernel series (kernel/patches)\n", *e);
@@ -208,21 +213,27 @@ int trace_env_check(struct trace_env *env, const char *const *events)
 	if (!dir_has_entries("/sys/class/iommu"))
 		fprintf(stderr, "iommuctl: warning: no IOMMU is registered (/sys/class/iommu is empty): "
 			"there will be nothing to trace\n");
-	if (env->use_raw_tp)
+	if (env->use_raw_tp && !env->missing)
 		fprintf(stderr, "iommuctl: tp_btf unavailable, attaching raw tracepoints\n");
 	return 0;
 }
 
-void trace_select_programs(struct bpf_object *obj, bool raw_tp)
+void trace_autoload(struct bpf_object *obj, const char *p1, const char *p2)
 {
 	struct bpf_program *prog;
 
 	bpf_object__for_each_program(prog, obj) {
 		const char *sec = bpf_program__section_name(prog);
-		bool is_raw = !strncmp(sec, "raw_tp/", 7);
+		bool on = !strncmp(sec, p1, strlen(p1)) ||
+			  (p2 && !strncmp(sec, p2, strlen(p2)));
 
-		bpf_program__set_autoload(prog, is_raw == raw_tp);
+		bpf_program__set_autoload(prog, on);
 	}
+}
+
+void trace_select_programs(struct bpf_object *obj, bool raw_tp)
+{
+	trace_autoload(obj, raw_tp ? "raw_tp/" : "tp_btf/", NULL);
 }
 
 bool device_exists(const char *name)

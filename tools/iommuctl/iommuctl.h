@@ -21,11 +21,14 @@ int cmd_trace_events(int argc, char **argv);
 struct trace_env {
 	bool verbose;
 	bool use_raw_tp;	/* tp_btf not usable: attach raw_tp instead */
+	const char *missing;	/* with allow_fallback: a tracepoint the kernel lacks */
 };
 
 /* Fail with a message a user can act on if tracing cannot work here.
- * events: NULL-terminated iommu events the command needs. */
-int trace_env_check(struct trace_env *env, const char *const *events);
+ * events: NULL-terminated iommu events the command needs.  With
+ * allow_fallback, a missing tracepoint is reported in env->missing instead. */
+int trace_env_check(struct trace_env *env, const char *const *events,
+		    bool allow_fallback);
 /* libbpf messages: always warnings; everything with -v; keeps the tail of
  * the verifier log for load errors. */
 void trace_libbpf_setup(bool verbose);
@@ -33,6 +36,8 @@ void trace_report_load_error(const char *what, int err);
 void trace_handle_signals(void);
 /* Pick the tp_btf or raw_tp copy of each program in obj. */
 void trace_select_programs(struct bpf_object *obj, bool raw_tp);
+/* Load only the programs whose section starts with p1 or p2 (may be NULL). */
+void trace_autoload(struct bpf_object *obj, const char *p1, const char *p2);
 /* Is a PCI or other device by this name known to sysfs? */
 bool device_exists(const char *name);
 /* Options every trace command takes, parsed by trace_common_argp (an argp

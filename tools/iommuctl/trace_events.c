@@ -234,7 +234,7 @@ int cmd_trace_events(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	trace_libbpf_setup(env.verbose);
-	err = trace_env_check(&tenv, events);
+	err = trace_env_check(&tenv, events, false);
 	if (err)
 		return err;
 

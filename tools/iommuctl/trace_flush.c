@@ -288,7 +288,7 @@ int cmd_trace_flush(int argc, char **argv)
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return EXIT_USAGE;
 	trace_libbpf_setup(o->verbose);
-	err = trace_env_check(&tenv, events);
+	err = trace_env_check(&tenv, events, false);
 	if (err)
 		return err;
 

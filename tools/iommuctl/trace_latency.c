@@ -16,6 +16,7 @@
 #include "iommuctl/trace.h"
 #include "stats.h"
 #include "latency.skel.h"
+#include "latency_fallback.skel.h"
 
 static const char *const op_names[LAT_NR_OPS] = {
 	[LAT_DMA_MAP] = "dma_map",
@@ -51,6 +52,9 @@ static const char doc[] =
 "  domain_unmap        iommu_unmap()/iommu_unmap_fast()\n"
 "\n"
 "Without an interval, runs until Ctrl-C and prints once at the end.\n"
+"On a kernel without the iommu-bpf tracepoints, times iommu_dma_map_page,\n"
+"iommu_dma_unmap_page, iommu_map and iommu_unmap with fentry/fexit (kprobes\n"
+"if fentry cannot attach) and says so on stderr.\n"
 "\n"
 "EXAMPLES:\n"
 "    iommuctl trace latency                 # all operations until Ctrl-C\n"
@@ -237,59 +241,16 @@ static void print_interval(int fd, int interval_s, struct trace_stats *ts)
 	free(e);
 }
 
-int cmd_trace_latency(int argc, char **argv)
+/* Print every interval until count or Ctrl-C; the programs are attached. */
+static void run(int fd, struct bpf_object *obj)
 {
-	static const struct argp_child children[] = { { &trace_common_argp, 0, NULL, 0 }, {} };
-	static const struct argp argp = { opts, parse_arg, NULL, doc, children };
-	static const char *const events[] = {
-		"iommu_dma_map", "iommu_dma_unmap", "domain_map", "domain_unmap", NULL
-	};
-	struct trace_env tenv = {};
 	struct trace_stats ts = {};
-	struct latency_bpf *skel;
-	int err, fd, printed = 0;
+	int printed = 0;
 	time_t start;
 
-	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
-		return EXIT_USAGE;
-	if (env.dev && !device_exists(env.dev)) {
-		fprintf(stderr, "iommuctl: no device '%s' in sysfs (want a name such as "
-			"0000:00:03.0; see 'iommuctl devices')\n", env.dev);
-		return EXIT_USAGE;
-	}
-	tenv.verbose = o->verbose;
-	trace_libbpf_setup(o->verbose);
-	err = trace_env_check(&tenv, events);
-	if (err)
-		return err;
-
-	skel = latency_bpf__open();
-	if (!skel) {
-		fprintf(stderr, "iommuctl: opening the BPF skeleton failed: %s\n", strerror(errno));
-		return EXIT_FAILURE;
-	}
-	skel->rodata->per_device = env.per_device;
-	skel->rodata->ops_mask = env.ops;
-	if (env.dev) {
-		skel->rodata->filter_dev = true;
-		strncpy((char *)skel->rodata->dev_filter, env.dev, DEV_NAME_LEN - 1);
-	}
-	trace_select_programs(skel->obj, tenv.use_raw_tp);
-	err = latency_bpf__load(skel);
-	if (err) {
-		trace_report_load_error("latency", err);
-		goto out;
-	}
 	if (o->stats)
-		trace_stats_begin(&ts, skel->obj);
-	err = latency_bpf__attach(skel);
-	if (err) {
-		fprintf(stderr, "iommuctl: attaching to the iommu tracepoints failed: %s\n",
-			strerror(-err));
-		goto out;
-	}
+		trace_stats_begin(&ts, obj);
 	trace_handle_signals();
-	fd = bpf_map__fd(skel->maps.hists);
 	fprintf(stderr, "Tracing IOMMU map/unmap latency... %s\n",
 		o->nargs ? "" : "Hit Ctrl-C to end.");
 	start = time(NULL);
@@ -300,7 +261,109 @@ int cmd_trace_latency(int argc, char **argv)
 		printed++;
 	}
 	if (o->stats)
-		trace_stats_end(&ts, skel->obj, time(NULL) - start);
+		trace_stats_end(&ts, obj, time(NULL) - start);
+}
+
+#define SET_RODATA(skel)						\
+	do {								\
+		(skel)->rodata->per_device = env.per_device;		\
+		(skel)->rodata->ops_mask = env.ops;			\
+		if (env.dev) {						\
+			(skel)->rodata->filter_dev = true;		\
+			strncpy((char *)(skel)->rodata->dev_filter, env.dev, \
+				DEV_NAME_LEN - 1);			\
+		}							\
+	} while (0)
+
+/*
+ * A kernel without the series' tracepoints: time the functions themselves,
+ * with fentry/fexit, or kprobes where fentry cannot attach.
+ */
+static int run_fallback(const char *missing)
+{
+	struct latency_fallback_bpf *skel = NULL;
+	bool kprobes = false;
+	int err;
+
+	fprintf(stderr, "iommuctl: no iommu:%s tracepoint (a kernel without the iommu-bpf "
+		"series): timing iommu_dma_map_page, iommu_dma_unmap_page, iommu_map and "
+		"iommu_unmap with fentry/fexit instead; unmaps are classed strict or queued "
+		"by their group's default domain\n", missing);
+	for (;;) {
+		skel = latency_fallback_bpf__open();
+		if (!skel) {
+			fprintf(stderr, "iommuctl: opening the BPF skeleton failed: %s\n",
+				strerror(errno));
+			return EXIT_FAILURE;
+		}
+		SET_RODATA(skel);
+		if (kprobes)
+			trace_autoload(skel->obj, "kprobe/", "kretprobe/");
+		else
+			trace_autoload(skel->obj, "fentry/", "fexit/");
+		err = latency_fallback_bpf__load(skel);
+		if (!err)
+			err = latency_fallback_bpf__attach(skel);
+		if (!err || kprobes)
+			break;
+		latency_fallback_bpf__destroy(skel);
+		fprintf(stderr, "iommuctl: fentry/fexit unavailable (%s): using kprobes\n",
+			strerror(-err));
+		kprobes = true;
+	}
+	if (err)
+		trace_report_load_error("fallback latency", err);
+	else
+		run(bpf_map__fd(skel->maps.hists), skel->obj);
+	latency_fallback_bpf__destroy(skel);
+	return err ? EXIT_FAILURE : 0;
+}
+
+int cmd_trace_latency(int argc, char **argv)
+{
+	static const struct argp_child children[] = { { &trace_common_argp, 0, NULL, 0 }, {} };
+	static const struct argp argp = { opts, parse_arg, NULL, doc, children };
+	static const char *const events[] = {
+		"iommu_dma_map", "iommu_dma_unmap", "domain_map", "domain_unmap", NULL
+	};
+	struct trace_env tenv = {};
+	struct latency_bpf *skel;
+	int err;
+
+	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
+		return EXIT_USAGE;
+	if (env.dev && !device_exists(env.dev)) {
+		fprintf(stderr, "iommuctl: no device '%s' in sysfs (want a name such as "
+			"0000:00:03.0; see 'iommuctl devices')\n", env.dev);
+		return EXIT_USAGE;
+	}
+	tenv.verbose = o->verbose;
+	trace_libbpf_setup(o->verbose);
+	err = trace_env_check(&tenv, events, true);
+	if (err)
+		return err;
+	if (tenv.missing)
+		return run_fallback(tenv.missing);
+
+	skel = latency_bpf__open();
+	if (!skel) {
+		fprintf(stderr, "iommuctl: opening the BPF skeleton failed: %s\n", strerror(errno));
+		return EXIT_FAILURE;
+	}
+	SET_RODATA(skel);
+	trace_select_programs(skel->obj, tenv.use_raw_tp);
+	err = latency_bpf__load(skel);
+	if (err) {
+		trace_report_load_error("latency", err);
+		goto out;
+	}
+	err = latency_bpf__attach(skel);
+	if (err) {
+		fprintf(stderr, "iommuctl: attaching to the iommu tracepoints failed: %s\n",
+			strerror(-err));
+		goto out;
+	}
+	run(bpf_map__fd(skel->maps.hists), skel->obj);
 out:
 	latency_bpf__destroy(skel);
 	return err ? EXIT_FAILURE : 0;
