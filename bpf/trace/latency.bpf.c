@@ -27,6 +27,14 @@ struct {
 	__type(value, struct hist);
 } hists SEC(".maps");
 
+/* Without -D or -d: one histogram per operation, no hashing on the way. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, LAT_NR_OPS);
+	__type(key, __u32);
+	__type(value, struct hist);
+} op_hists SEC(".maps");
+
 static __always_inline bool dev_matches(const char *name)
 {
 	for (int i = 0; i < DEV_NAME_LEN; i++) {
@@ -45,6 +53,13 @@ static __always_inline void record(__u32 op, struct device *dev,
 
 	if (!(ops_mask & (1U << op)))
 		return;
+	if (!per_device && !filter_dev) {
+		struct hist *h = bpf_map_lookup_elem(&op_hists, &op);
+
+		if (h)
+			hist_add_to(h, ns);
+		return;
+	}
 	if (dev && (per_device || filter_dev))
 		bpf_probe_read_kernel_str(key.dev, sizeof(key.dev),
 					  BPF_CORE_READ(dev, kobj.name));

@@ -8,19 +8,10 @@
 /* A zeroed value to create histograms from (too big for the BPF stack). */
 static const struct hist hist_zero;
 
-/* Add val to the histogram at key in map (a per-CPU hash of struct hist). */
-static __always_inline void hist_record(void *map, const void *key, __u64 val)
+static __always_inline void hist_add_to(struct hist *h, __u64 val)
 {
-	struct hist *h;
 	__u64 slot;
 
-	h = bpf_map_lookup_elem(map, key);
-	if (!h) {
-		bpf_map_update_elem(map, key, &hist_zero, BPF_NOEXIST);
-		h = bpf_map_lookup_elem(map, key);
-		if (!h)
-			return;
-	}
 	slot = hist_slot(val);
 	if (slot >= HIST_SLOTS)
 		slot = HIST_SLOTS - 1;
@@ -30,6 +21,21 @@ static __always_inline void hist_record(void *map, const void *key, __u64 val)
 	__sync_fetch_and_add(&h->sum, val);
 	if (val > h->max)
 		h->max = val;
+}
+
+/* Add val to the histogram at key in map (a per-CPU hash of struct hist). */
+static __always_inline void hist_record(void *map, const void *key, __u64 val)
+{
+	struct hist *h;
+
+	h = bpf_map_lookup_elem(map, key);
+	if (!h) {
+		bpf_map_update_elem(map, key, &hist_zero, BPF_NOEXIST);
+		h = bpf_map_lookup_elem(map, key);
+		if (!h)
+			return;
+	}
+	hist_add_to(h, val);
 }
 
 #endif /* IOMMUCTL_HIST_BPF_H */

@@ -108,6 +108,8 @@ def test_latency_matches_ftrace_hist(ctx):
     switch_mode(ctx, "DMA")
     tool = Background("trace", "latency", "-D", "-j", "--stats",
                       "-o", "dma_map,dma_unmap", "6", "1")
+    # Unsplit, iommuctl keeps one per-CPU array slot per operation instead.
+    total = Background("trace", "latency", "-j", "6", "1")
     maps = HistTrigger("iommu_dma_map", "hist:keys=device:vals=hitcount,duration_ns")
     unmaps = HistTrigger("iommu_dma_unmap",
                          "hist:keys=device:vals=hitcount,duration_ns if queued == 0")
@@ -120,6 +122,14 @@ def test_latency_matches_ftrace_hist(ctx):
         unmaps.close()
     out, err = tool.wait()
     check("events in" in err and "ns per run" in err, f"--stats line missing: {err}")
+    tot = {e["op"]: e for e in json.loads(total.wait()[0].strip().splitlines()[-1])["latency"]}
+    for op, truth in (("dma_map", truth_map), ("dma_unmap_strict", truth_unmap)):
+        want = sum(t["hitcount"] for t in truth.values())
+        want_ns = sum(t["duration_ns"] for t in truth.values())
+        got = tot.get(op, {"count": 0, "sum": 0})
+        check(got["count"] == want and got["sum"] == want_ns,
+              f"unsplit {op}: iommuctl {got['count']} ops / {got['sum']} ns, "
+              f"ftrace {want} / {want_ns}")
     lat = json.loads(out.strip().splitlines()[-1])["latency"]
     mine = {(e["op"], e["device"]): e for e in lat}
 

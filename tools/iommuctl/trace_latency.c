@@ -151,8 +151,12 @@ static int cmp_entry(const void *a, const void *b)
 	return strcmp(x->key.dev, y->key.dev);
 }
 
-/* Read and reset the histograms: per-CPU copies summed per key. */
-static int drain(int fd, struct entry **out, size_t *n_out)
+/*
+ * Read and reset the histograms: per-CPU copies summed per key, from the
+ * per-operation array (fd_ops, when not split by device; -1 if none) and
+ * the hash.
+ */
+static int drain(int fd, int fd_ops, struct entry **out, size_t *n_out)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	struct lat_key keys[4096];
@@ -161,7 +165,7 @@ static int drain(int fd, struct entry **out, size_t *n_out)
 	struct entry *e;
 
 	vals = calloc(ncpu, sizeof(*vals));
-	e = calloc(n ? n : 1, sizeof(*e));
+	e = calloc(n + LAT_NR_OPS, sizeof(*e));
 	if (!vals || !e)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
@@ -172,6 +176,20 @@ static int drain(int fd, struct entry **out, size_t *n_out)
 			hist_merge(&e[i].h, &vals[c]);
 		bpf_map_delete_elem(fd, &keys[i]);
 	}
+	for (__u32 op = 0; fd_ops >= 0 && op < LAT_NR_OPS; op++) {
+		struct entry *x = &e[n];
+
+		if (bpf_map_lookup_elem(fd_ops, &op, vals))
+			continue;
+		x->key.op = op;
+		for (int c = 0; c < ncpu; c++)
+			hist_merge(&x->h, &vals[c]);
+		if (!x->h.count)
+			continue;
+		memset(vals, 0, ncpu * sizeof(*vals));
+		bpf_map_update_elem(fd_ops, &op, vals, BPF_ANY);
+		n++;
+	}
 	free(vals);
 	qsort(e, n, sizeof(*e), cmp_entry);
 	*out = e;
@@ -179,14 +197,14 @@ static int drain(int fd, struct entry **out, size_t *n_out)
 	return 0;
 }
 
-static void print_interval(int fd, int interval_s, struct trace_stats *ts)
+static void print_interval(int fd, int fd_ops, int interval_s, struct trace_stats *ts)
 {
 	struct entry *e;
 	size_t n;
 	char when[32];
 	time_t now = time(NULL);
 
-	if (drain(fd, &e, &n)) {
+	if (drain(fd, fd_ops, &e, &n)) {
 		fprintf(stderr, "iommuctl: out of memory\n");
 		return;
 	}
@@ -242,7 +260,7 @@ static void print_interval(int fd, int interval_s, struct trace_stats *ts)
 }
 
 /* Print every interval until count or Ctrl-C; the programs are attached. */
-static void run(int fd, struct bpf_object *obj)
+static void run(int fd, int fd_ops, struct bpf_object *obj)
 {
 	struct trace_stats ts = {};
 	int printed = 0;
@@ -256,8 +274,8 @@ static void run(int fd, struct bpf_object *obj)
 	start = time(NULL);
 	while (!exiting && printed < o->count) {
 		sleep(o->interval);	/* a signal ends the sleep early */
-		print_interval(fd, exiting && !o->nargs ? (int)(time(NULL) - start) :
-			       o->interval, &ts);
+		print_interval(fd, fd_ops, exiting && !o->nargs ?
+			       (int)(time(NULL) - start) : o->interval, &ts);
 		printed++;
 	}
 	if (o->stats)
@@ -314,7 +332,7 @@ static int run_fallback(const char *missing)
 	if (err)
 		trace_report_load_error("fallback latency", err);
 	else
-		run(bpf_map__fd(skel->maps.hists), skel->obj);
+		run(bpf_map__fd(skel->maps.hists), -1, skel->obj);
 	latency_fallback_bpf__destroy(skel);
 	return err ? EXIT_FAILURE : 0;
 }
@@ -363,7 +381,7 @@ int cmd_trace_latency(int argc, char **argv)
 			strerror(-err));
 		goto out;
 	}
-	run(bpf_map__fd(skel->maps.hists), skel->obj);
+	run(bpf_map__fd(skel->maps.hists), bpf_map__fd(skel->maps.op_hists), skel->obj);
 out:
 	latency_bpf__destroy(skel);
 	return err ? EXIT_FAILURE : 0;
