@@ -87,10 +87,23 @@ static __always_inline void hist_add(__u32 which, __u32 domain, __u64 val)
 	hist_record(&flush_hists, &key, val);
 }
 
+/* The last domain this CPU learnt, to skip the hash on the DMA path */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} last_domain SEC(".maps");
+
 static __always_inline void learn_dev(__u32 domain, struct device *dev)
 {
 	struct domain_dev d = {};
+	__u32 zero = 0, *last = bpf_map_lookup_elem(&last_domain, &zero);
 
+	if (last && *last == domain)
+		return;
+	if (last)
+		*last = domain;
 	if (bpf_map_lookup_elem(&domain_devs, &domain))
 		return;
 	bpf_probe_read_kernel_str(d.dev, sizeof(d.dev),
