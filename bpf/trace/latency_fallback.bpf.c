@@ -11,22 +11,9 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
-#include "iommuctl/hist_bpf.h"
-#include "iommuctl/trace.h"
+#include "lat_record.h"
 
 #define DOMAIN_DMA_FQ	11	/* IOMMU_DOMAIN_DMA_FQ, the same since 5.15 */
-
-const volatile bool per_device = false;
-const volatile bool filter_dev = false;
-const volatile char dev_filter[DEV_NAME_LEN] = {};
-const volatile __u32 ops_mask = ~0U;
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 4096);
-	__type(key, struct lat_key);
-	__type(value, struct hist);
-} hists SEC(".maps");
 
 enum fn { FN_DMA_MAP, FN_DMA_UNMAP, FN_MAP, FN_UNMAP };
 
@@ -47,17 +34,6 @@ struct {
 	__type(value, struct start_val);
 } starts SEC(".maps");
 
-static __always_inline bool dev_matches(const char *name)
-{
-	for (int i = 0; i < DEV_NAME_LEN; i++) {
-		if (name[i] != dev_filter[i])
-			return false;
-		if (!name[i])
-			return true;
-	}
-	return true;
-}
-
 static __always_inline void begin(__u32 fn, struct device *dev)
 {
 	struct start_key k = { .tid = (__u32)bpf_get_current_pid_tgid(), .fn = fn };
@@ -69,9 +45,9 @@ static __always_inline void begin(__u32 fn, struct device *dev)
 static __always_inline void end(__u32 fn)
 {
 	struct start_key k = { .tid = (__u32)bpf_get_current_pid_tgid(), .fn = fn };
-	struct lat_key key = {};
 	struct start_val *v = bpf_map_lookup_elem(&starts, &k);
 	struct device *dev;
+	__u32 op;
 	__u64 ns;
 
 	if (!v)
@@ -82,29 +58,20 @@ static __always_inline void end(__u32 fn)
 
 	switch (fn) {
 	case FN_DMA_MAP:
-		key.op = LAT_DMA_MAP;
+		op = LAT_DMA_MAP;
 		break;
 	case FN_DMA_UNMAP:
-		key.op = BPF_CORE_READ(dev, iommu_group, default_domain, type) ==
-			 DOMAIN_DMA_FQ ? LAT_DMA_UNMAP_QUEUED : LAT_DMA_UNMAP_STRICT;
+		op = BPF_CORE_READ(dev, iommu_group, default_domain, type) ==
+		     DOMAIN_DMA_FQ ? LAT_DMA_UNMAP_QUEUED : LAT_DMA_UNMAP_STRICT;
 		break;
 	case FN_MAP:
-		key.op = LAT_CORE_MAP;
+		op = LAT_CORE_MAP;
 		break;
 	default:
-		key.op = LAT_CORE_UNMAP;
+		op = LAT_CORE_UNMAP;
 		break;
 	}
-	if (!(ops_mask & (1U << key.op)))
-		return;
-	if (dev && (per_device || filter_dev))
-		bpf_probe_read_kernel_str(key.dev, sizeof(key.dev),
-					  BPF_CORE_READ(dev, kobj.name));
-	if (filter_dev && (!dev || !dev_matches(key.dev)))
-		return;
-	if (!per_device)
-		__builtin_memset(key.dev, 0, sizeof(key.dev));
-	hist_record(&hists, &key, ns);
+	lat_record(op, dev, 0, ns);
 }
 
 /* Only the first argument is used: the prototypes differ across versions. */

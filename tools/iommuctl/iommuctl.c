@@ -247,6 +247,15 @@ bool device_exists(const char *name)
 	return !access(path, F_OK);
 }
 
+int check_device_arg(const char *dev)
+{
+	if (!dev || device_exists(dev))
+		return 0;
+	fprintf(stderr, "iommuctl: no device '%s' in sysfs (want a name such as "
+		"0000:00:03.0; see 'iommuctl devices')\n", dev);
+	return EXIT_USAGE;
+}
+
 struct trace_opts trace_opts = {
 	.interval = 99999999,
 	.count = 99999999,

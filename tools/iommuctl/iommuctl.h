@@ -40,6 +40,8 @@ void trace_select_programs(struct bpf_object *obj, bool raw_tp);
 void trace_autoload(struct bpf_object *obj, const char *p1, const char *p2);
 /* Is a PCI or other device by this name known to sysfs? */
 bool device_exists(const char *name);
+/* 0 if dev is NULL or exists; else say so and return EXIT_USAGE. */
+int check_device_arg(const char *dev);
 /* Options every trace command takes, parsed by trace_common_argp (an argp
  * child): -T, -j, --stats, -v and [interval [count]]. */
 struct trace_opts {

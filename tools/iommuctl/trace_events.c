@@ -228,11 +228,8 @@ int cmd_trace_events(int argc, char **argv)
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return EXIT_USAGE;
-	if (env.dev && !device_exists(env.dev)) {
-		fprintf(stderr, "iommuctl: no device '%s' in sysfs (want a name such as "
-			"0000:00:03.0; see 'iommuctl devices')\n", env.dev);
+	if (check_device_arg(env.dev))
 		return EXIT_USAGE;
-	}
 	trace_libbpf_setup(env.verbose);
 	err = trace_env_check(&tenv, events, false);
 	if (err)

@@ -332,7 +332,8 @@ static int run_fallback(const char *missing)
 	if (err)
 		trace_report_load_error("fallback latency", err);
 	else
-		run(bpf_map__fd(skel->maps.hists), -1, skel->obj);
+		run(bpf_map__fd(skel->maps.hists), bpf_map__fd(skel->maps.op_hists),
+		    skel->obj);
 	latency_fallback_bpf__destroy(skel);
 	return err ? EXIT_FAILURE : 0;
 }
@@ -350,11 +351,8 @@ int cmd_trace_latency(int argc, char **argv)
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return EXIT_USAGE;
-	if (env.dev && !device_exists(env.dev)) {
-		fprintf(stderr, "iommuctl: no device '%s' in sysfs (want a name such as "
-			"0000:00:03.0; see 'iommuctl devices')\n", env.dev);
+	if (check_device_arg(env.dev))
 		return EXIT_USAGE;
-	}
 	tenv.verbose = o->verbose;
 	trace_libbpf_setup(o->verbose);
 	err = trace_env_check(&tenv, events, true);
