@@ -127,12 +127,16 @@ static long expose_one(struct bpf_map *map, struct pending_key *key,
 	return 0;
 }
 
+/* tp_btf arguments are typed pointers: read fields directly there. */
+#define DOM_ID_tp_btf(d)	((d)->id)
+#define DOM_ID_raw_tp(d)	BPF_CORE_READ(d, id)
+
 #define FLUSH_HANDLERS(kind)						\
 SEC(#kind "/iotlb_flush_all")						\
 int BPF_PROG(kind##_flush_all, struct iommu_domain *domain,		\
 	     u64 duration_ns)						\
 {									\
-	count(FLUSH_ALL, BPF_CORE_READ(domain, id), duration_ns, 0, 0);	\
+	count(FLUSH_ALL, DOM_ID_##kind(domain), duration_ns, 0, 0);	\
 	return 0;							\
 }									\
 									\
@@ -141,7 +145,7 @@ int BPF_PROG(kind##_iotlb_sync, struct iommu_domain *domain,		\
 	     unsigned long start, unsigned long end, size_t pgsize,	\
 	     u64 duration_ns)						\
 {									\
-	__u32 id = BPF_CORE_READ(domain, id);				\
+	__u32 id = DOM_ID_##kind(domain);				\
 	__u64 bytes = start <= end ? end - start + 1 : 0;		\
 									\
 	count(FLUSH_RANGE, id, duration_ns, bytes >> 12, 0);		\
@@ -154,7 +158,7 @@ SEC(#kind "/iotlb_sync_map")						\
 int BPF_PROG(kind##_sync_map, struct iommu_domain *domain,		\
 	     unsigned long iova, size_t size, int ret, u64 duration_ns)	\
 {									\
-	count(FLUSH_SYNC_MAP, BPF_CORE_READ(domain, id), duration_ns,	\
+	count(FLUSH_SYNC_MAP, DOM_ID_##kind(domain), duration_ns,	\
 	      size >> 12, 0);						\
 	return 0;							\
 }									\
@@ -164,7 +168,7 @@ int BPF_PROG(kind##_fq_flush, struct iommu_domain *domain, int reason,	\
 	     unsigned int released, u64 duration_ns)			\
 {									\
 	struct expose_ctx ec = {					\
-		.domain = BPF_CORE_READ(domain, id),			\
+		.domain = DOM_ID_##kind(domain),			\
 		.now = bpf_ktime_get_ns(),				\
 	};								\
 									\
@@ -176,26 +180,20 @@ int BPF_PROG(kind##_fq_flush, struct iommu_domain *domain, int reason,	\
 	return 0;							\
 }									\
 									\
-SEC(#kind "/iommu_dma_map")						\
-int BPF_PROG(kind##_dma_map, struct device *dev,			\
-	     struct iommu_domain *domain)				\
-{									\
-	learn_dev(BPF_CORE_READ(domain, id), dev);			\
-	return 0;							\
-}									\
-									\
 SEC(#kind "/iommu_dma_unmap")						\
 int BPF_PROG(kind##_dma_unmap, struct device *dev,			\
 	     struct iommu_domain *domain, dma_addr_t iova, size_t size,	\
 	     int dir, bool queued)					\
 {									\
 	struct pending_key key = { .iova = iova };			\
-	__u64 now = bpf_ktime_get_ns();					\
+	__u64 now;							\
 									\
-	key.domain = BPF_CORE_READ(domain, id);				\
+	key.domain = DOM_ID_##kind(domain);				\
 	learn_dev(key.domain, dev);					\
-	if (queued && track_exposure &&					\
-	    bpf_map_update_elem(&pending, &key, &now, BPF_ANY))		\
+	if (!queued || !track_exposure)					\
+		return 0;						\
+	now = bpf_ktime_get_ns();					\
+	if (bpf_map_update_elem(&pending, &key, &now, BPF_ANY))		\
 		__sync_fetch_and_add(&pending_dropped, 1);		\
 	return 0;							\
 }

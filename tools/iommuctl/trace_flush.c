@@ -277,7 +277,7 @@ int cmd_trace_flush(int argc, char **argv)
 	static const struct argp argp = { opts, parse_arg, NULL, doc, children };
 	static const char *const events[] = {
 		"iotlb_flush_all", "iotlb_sync", "iotlb_sync_map", "dma_fq_flush",
-		"iommu_dma_map", "iommu_dma_unmap", NULL
+		"iommu_dma_unmap", NULL
 	};
 	struct trace_env tenv = {};
 	struct trace_stats ts = {};
