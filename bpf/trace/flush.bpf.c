@@ -74,10 +74,11 @@ static __always_inline void count(__u32 kind, __u32 domain, __u64 ns,
 		if (!v)
 			return;
 	}
-	__sync_fetch_and_add(&v->count, 1);
-	__sync_fetch_and_add(&v->ns, ns);
-	__sync_fetch_and_add(&v->pages, pages);
-	__sync_fetch_and_add(&v->released, released);
+	/* Per-CPU and one program per kind: see hist_bpf.h. */
+	v->count++;
+	v->ns += ns;
+	v->pages += pages;
+	v->released += released;
 }
 
 static __always_inline void hist_add(__u32 which, __u32 domain, __u64 val)

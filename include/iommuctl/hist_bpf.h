@@ -5,6 +5,13 @@
 
 #include "hist.h"
 
+/*
+ * Updates are plain, not atomic: the maps are per-CPU, each histogram is
+ * written by one program only (the key includes the operation), and the
+ * kernel never runs a program again on a CPU where it is already running
+ * (prog->active), so nothing can interleave with an update.
+ */
+
 /* A zeroed value to create histograms from (too big for the BPF stack). */
 static const struct hist hist_zero;
 
@@ -15,10 +22,9 @@ static __always_inline void hist_add_to(struct hist *h, __u64 val)
 	slot = hist_slot(val);
 	if (slot >= HIST_SLOTS)
 		slot = HIST_SLOTS - 1;
-	/* Per-CPU, but an interrupt may nest on this CPU: stay atomic. */
-	__sync_fetch_and_add(&h->slots[slot], 1);
-	__sync_fetch_and_add(&h->count, 1);
-	__sync_fetch_and_add(&h->sum, val);
+	h->slots[slot]++;
+	h->count++;
+	h->sum += val;
 	if (val > h->max)
 		h->max = val;
 }
