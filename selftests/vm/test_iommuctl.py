@@ -108,8 +108,9 @@ def test_latency_matches_ftrace_hist(ctx):
     switch_mode(ctx, "DMA")
     tool = Background("trace", "latency", "-D", "-j", "--stats",
                       "-o", "dma_map,dma_unmap", "6", "1")
-    # Unsplit, iommuctl keeps one per-CPU array slot per operation instead.
-    total = Background("trace", "latency", "-j", "6", "1")
+    # Unsplit, iommuctl keeps one per-CPU array slot per operation instead;
+    # this one also attaches the raw_tp copies of the programs.
+    total = Background("trace", "latency", "-j", "--force-raw-tp", "6", "1")
     maps = HistTrigger("iommu_dma_map", "hist:keys=device:vals=hitcount,duration_ns")
     unmaps = HistTrigger("iommu_dma_unmap",
                          "hist:keys=device:vals=hitcount,duration_ns if queued == 0")
@@ -122,7 +123,9 @@ def test_latency_matches_ftrace_hist(ctx):
         unmaps.close()
     out, err = tool.wait()
     check("events in" in err and "ns per run" in err, f"--stats line missing: {err}")
-    tot = {e["op"]: e for e in json.loads(total.wait()[0].strip().splitlines()[-1])["latency"]}
+    tot_out, tot_err = total.wait()
+    check("attaching raw tracepoints" in tot_err, f"raw_tp mode not announced: {tot_err}")
+    tot = {e["op"]: e for e in json.loads(tot_out.strip().splitlines()[-1])["latency"]}
     for op, truth in (("dma_map", truth_map), ("dma_unmap_strict", truth_unmap)):
         want = sum(t["hitcount"] for t in truth.values())
         want_ns = sum(t["duration_ns"] for t in truth.values())

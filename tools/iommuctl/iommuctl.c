@@ -213,6 +213,8 @@ int trace_env_check(struct trace_env *env, const char *const *events,
 	if (!dir_has_entries("/sys/class/iommu"))
 		fprintf(stderr, "iommuctl: warning: no IOMMU is registered (/sys/class/iommu is empty): "
 			"there will be nothing to trace\n");
+	if (trace_opts.force_raw_tp)
+		env->use_raw_tp = true;
 	if (env->use_raw_tp && !env->missing)
 		fprintf(stderr, "iommuctl: tp_btf unavailable, attaching raw tracepoints\n");
 	return 0;
@@ -290,6 +292,7 @@ static const struct argp_option trace_common_opts[] = {
 	{ "json", 'j', NULL, 0, "JSON output, one object per interval", 0 },
 	{ "stats", 'S', NULL, 0, "report events handled and BPF run time (own overhead)", 0 },
 	{ "verbose", 'v', NULL, 0, "libbpf debug output; verifier log on load errors", 0 },
+	{ "force-raw-tp", 'R', NULL, OPTION_HIDDEN, "attach raw_tp (tests)", 0 },
 	{},
 };
 
@@ -307,6 +310,9 @@ static error_t trace_common_parse(int key, char *arg, struct argp_state *state)
 		break;
 	case 'v':
 		trace_opts.verbose = true;
+		break;
+	case 'R':
+		trace_opts.force_raw_tp = true;
 		break;
 	case ARGP_KEY_ARG:
 		if (parse_interval_count(arg))

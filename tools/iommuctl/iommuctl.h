@@ -46,6 +46,7 @@ int check_device_arg(const char *dev);
  * child): -T, -j, --stats, -v and [interval [count]]. */
 struct trace_opts {
 	bool timestamp, json, verbose, stats;
+	bool force_raw_tp;	/* hidden: attach raw_tp even where tp_btf works */
 	int interval, count, nargs;
 };
 extern struct trace_opts trace_opts;
