@@ -9,15 +9,14 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(TOP, "selftests", "vm"))
 from iommutest import dmabench  # noqa: E402
+from iommutest.background import IOMMUCTL, Background  # noqa: E402
 from iommutest.edu import Ctx, switch_mode  # noqa: E402
 from iommutest.tracefs import Trace  # noqa: E402
 
-IOMMUCTL = os.path.join(TOP, "build", "iommuctl", "iommuctl")
 SECONDS = int(os.environ.get("BENCH_SECONDS", "3"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 BPFTRACE = """
@@ -27,27 +26,10 @@ kretprobe:iommu_dma_map_page, kretprobe:iommu_dma_unmap_page /@start[tid]/ {
 """
 
 
-class Tool:
-    def __init__(self, argv, ready):
-        self.p = subprocess.Popen(argv, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            line = self.p.stderr.readline()
-            if ready in line:
-                return
-            if not line and self.p.poll() is not None:
-                break
-        raise RuntimeError(f"{argv[0]} did not start")
-
-    def stop(self):
-        self.p.terminate()
-        self.p.wait(timeout=60)
-
-
 def bpftrace():
     # bpftrace prints "Attaching N probes..." to stdout: wrap to get it on stderr
-    return Tool(["sh", "-c", f"exec bpftrace -e '{BPFTRACE}' 1>&2"], "Attaching")
+    return Background(["sh", "-c", f"exec bpftrace -e '{BPFTRACE}' 1>&2"], "Attaching",
+                      stdout=subprocess.DEVNULL)
 
 
 class Ftrace:
@@ -62,8 +44,10 @@ class Ftrace:
 
 SETUPS = [
     ("no tracing", lambda: None),
-    ("iommuctl trace latency", lambda: Tool([IOMMUCTL, "trace", "latency"], "Tracing")),
-    ("iommuctl trace flush", lambda: Tool([IOMMUCTL, "trace", "flush"], "Tracing")),
+    ("iommuctl trace latency",
+     lambda: Background([IOMMUCTL, "trace", "latency"], stdout=subprocess.DEVNULL)),
+    ("iommuctl trace flush",
+     lambda: Background([IOMMUCTL, "trace", "flush"], stdout=subprocess.DEVNULL)),
     ("bpftrace kprobe+kretprobe", bpftrace),
     ("ftrace (tracepoints only)", Ftrace),
 ]

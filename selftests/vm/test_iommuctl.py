@@ -10,39 +10,17 @@ import subprocess
 import time
 
 from iommutest import dmabench, pci, uapi
+from iommutest.background import IOMMUCTL
+from iommutest.background import iommuctl as start_iommuctl
 from iommutest.edu import BENCH, Ctx, ensure_group, switch_mode
 from iommutest.tap import check
 from iommutest.tracefs import TRACEFS, Trace, mount
 
-TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-IOMMUCTL = os.path.join(TOP, "build", "iommuctl", "iommuctl")
 
 
 def iommuctl(*args, timeout=120):
     return subprocess.run([IOMMUCTL, *args], capture_output=True, text=True,
                           timeout=timeout)
-
-
-class Background:
-    """iommuctl running while the test makes traffic; ready once attached."""
-
-    def __init__(self, *args):
-        self.p = subprocess.Popen([IOMMUCTL, *args], stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True)
-        self.early = ""
-        for _ in range(10):
-            line = self.p.stderr.readline()
-            self.early += line
-            if "Tracing" in line or not line:
-                break
-        check("Tracing" in self.early, f"iommuctl {' '.join(args)} did not start: "
-              f"{self.early}{self.p.stderr.read() if self.p.poll() is not None else ''}")
-
-    def wait(self):
-        out, err = self.p.communicate(timeout=120)
-        err = self.early + err
-        check(self.p.returncode == 0, f"iommuctl exited {self.p.returncode}: {err}")
-        return out, err
 
 
 class HistTrigger:
@@ -106,11 +84,11 @@ def test_devices_match_sysfs(ctx):
 
 def test_latency_matches_ftrace_hist(ctx):
     switch_mode(ctx, "DMA")
-    tool = Background("trace", "latency", "-D", "-j", "--stats",
+    tool = start_iommuctl("trace", "latency", "-D", "-j", "--stats",
                       "-o", "dma_map,dma_unmap", "6", "1")
     # Unsplit, iommuctl keeps one per-CPU array slot per operation instead;
     # this one also attaches the raw_tp copies of the programs.
-    total = Background("trace", "latency", "-j", "--force-raw-tp", "6", "1")
+    total = start_iommuctl("trace", "latency", "-j", "--force-raw-tp", "6", "1")
     maps = HistTrigger("iommu_dma_map", "hist:keys=device:vals=hitcount,duration_ns")
     unmaps = HistTrigger("iommu_dma_unmap",
                          "hist:keys=device:vals=hitcount,duration_ns if queued == 0")
@@ -157,7 +135,7 @@ def test_latency_matches_ftrace_hist(ctx):
 
 def test_flush_matches_ftrace_hist(ctx):
     switch_mode(ctx, "DMA-FQ")
-    tool = Background("trace", "flush", "-E", "-j", "6", "1")
+    tool = start_iommuctl("trace", "flush", "-E", "-j", "6", "1")
     fq = HistTrigger("dma_fq_flush", "hist:keys=domain_id:vals=hitcount,released")
     try:
         dmabench.run(seconds=1)
@@ -193,7 +171,7 @@ def test_events_match_ftrace(ctx):
     truth_trace = Trace("events_truth")
     truth_trace.enable(*events)
     truth_trace.start()
-    tool = Background("trace", "events", "-j")
+    tool = start_iommuctl("trace", "events", "-j")
     try:
         switch_mode(ctx, "DMA")
         pci.bind(ctx.bdf, "vfio-pci")
@@ -248,7 +226,7 @@ def test_fallback_on_stock_kernel(ctx):
     nics = [n for n in os.listdir("/sys/class/net") if n != "lo"]
     check(nics, "no NIC in the VM (boot with -device e1000e)")
     pci_names = {os.path.basename(os.readlink(f"/sys/class/net/{n}/device")) for n in nics}
-    tool = Background("trace", "latency", "-D", "-j", "4", "1")
+    tool = start_iommuctl("trace", "latency", "-D", "-j", "4", "1")
     for _ in range(2):
         for n in nics:
             subprocess.run(["ip", "link", "set", n, "up"], check=True)

@@ -7,14 +7,13 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(TOP, "selftests", "vm"))
 from iommutest import dmabench  # noqa: E402
+from iommutest.background import IOMMUCTL, iommuctl  # noqa: E402
 from iommutest.edu import Ctx, switch_mode  # noqa: E402
 
-IOMMUCTL = os.path.join(TOP, "build", "iommuctl", "iommuctl")
 MODES = [("identity", "identity (passthrough)"), ("DMA-FQ", "lazy (DMA-FQ)"),
          ("DMA", "strict (DMA)")]
 
@@ -24,11 +23,8 @@ def banner(text):
 
 
 def traced(args, seconds):
-    """Run iommuctl for one interval while the benchmark makes traffic."""
-    p = subprocess.Popen([IOMMUCTL, *args, str(seconds + 1), "1"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    p.stderr.readline()     # "Tracing ...": attached
-    return p
+    """iommuctl for one interval while the benchmark makes traffic."""
+    return iommuctl(*args, str(seconds + 1), "1")
 
 
 def fmt(ns):
@@ -51,8 +47,8 @@ def main():
                      seconds)
         flush = traced(["trace", "flush", "-E"], seconds)
         avg_map, avg_unmap = dmabench.run(seconds=seconds)
-        lat_out, _ = lat.communicate()
-        flush_out, _ = flush.communicate()
+        lat_out, _ = lat.wait()
+        flush_out, _ = flush.wait()
         ops = {e["op"]: e for e in json.loads(lat_out.strip().splitlines()[-1])["latency"]}
         print(f"\ndma_map_benchmark: average map {fmt(clean_map)} us, unmap "
               f"{fmt(clean_unmap)} us untraced; {fmt(avg_map)} / {fmt(avg_unmap)} us "

@@ -3,7 +3,6 @@
 The host runner numbers the lines and adds the plan, so this writes
 'ok - name' / 'not ok - name' / 'ok - name # SKIP reason'."""
 
-import sys
 import time
 import traceback
 
