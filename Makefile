@@ -47,6 +47,7 @@ bpftools: deps
 
 tools: deps kernel bpftools
 	@$(MAKE) -s -C tools/iommuctl all test-bin
+	@$(MAKE) -s -C selftests/vm/policy
 
 run: deps kernel tools
 	@tools/demo/run.sh
@@ -55,7 +56,7 @@ bench: deps kernel tools
 	@bench/run.sh
 
 test: deps kernel tools
-	@selftests/run.sh host intel virtio mock stock
+	@selftests/run.sh host intel virtio mock policy policy-noopt stock
 
 test-host: deps tools
 	@selftests/run.sh host
@@ -67,4 +68,4 @@ golden: deps kernel
 	@selftests/update-golden.sh
 
 clean:
-	rm -rf build/vm-out build/vm-*.err build/checkpatch build/iommuctl
+	rm -rf build/vm-out build/vm-*.err build/checkpatch build/iommuctl build/policy-tests

@@ -3,7 +3,7 @@
 # run the VM test suite in it.  The guest writes TAP to results.tap in a
 # --rwdir directory; the full console goes to console.log beside it.
 #
-#   selftests/run-vm.sh intel|virtio|mock|stock [suite args...]
+#   selftests/run-vm.sh intel|virtio|mock|stock|policy|policy-noopt [suite args...]
 #
 # Exit status: 0 when the suite ran to its end with no failure; 1 on a test
 # failure, a kernel panic/oops, a timeout, or a VM that did not finish.
@@ -16,7 +16,7 @@ export PATH=$CACHE/venv/bin:$PATH	# vng runs virtme-run from its venv
 KERNEL=$TOP/build/kernel/bzImage
 VM_TIMEOUT=${VM_TIMEOUT:-1200}
 
-profile=${1:?usage: $0 intel|virtio|mock|stock [suite args]}
+profile=${1:?usage: $0 intel|virtio|mock|stock|policy|policy-noopt [suite args]}
 shift
 
 case "$profile" in
@@ -44,8 +44,25 @@ stock)
 	append="intel_iommu=on"
 	qemu="-machine kernel-irqchip=split -device intel-iommu,intremap=on,caching-mode=off -device e1000e"
 	;;
+policy|policy-noopt)
+	# 'intel' plus a firmware 1:1 map (IOMMU_RESV_DIRECT) on one device:
+	# two edu devices in fixed slots (vng's own devices take 00:01-00:09),
+	# and a DMAR override whose RMRR names the first (00:10.0); see
+	# selftests/vm/acpi/.  The cpio is the whole initrd (vng uses none
+	# here); its path goes unquoted through vng's shell, so no spaces.
+	memmap=$("$TOP/selftests/vm/acpi/build-initrd.sh") || exit 1
+	initrd=$TOP/build/acpi/dmar-initrd.cpio
+	case "$initrd" in *[!A-Za-z0-9/._-]*)
+		echo "run-vm.sh: '$initrd' must not need shell quoting" >&2; exit 1 ;;
+	esac
+	# memmap= E820-reserves the RMRR range, as firmware would.
+	append="intel_iommu=on $memmap"
+	[ "$profile" = policy ] && append="$append iommu_policy.allow_loosen=1"
+	qemu="-machine kernel-irqchip=split -device intel-iommu,intremap=on,caching-mode=off"
+	qemu="$qemu -device edu,addr=0x10 -device edu,addr=0x11 -initrd $initrd"
+	;;
 *)
-	echo "unknown profile '$profile' (want intel, virtio, mock or stock)" >&2
+	echo "unknown profile '$profile' (want intel, virtio, mock, stock, policy or policy-noopt)" >&2
 	exit 2
 	;;
 esac
@@ -53,7 +70,7 @@ esac
 [ -x "$VNG" ] || { echo "virtme-ng not found at $VNG: run 'make deps'" >&2; exit 1; }
 [ -f "$KERNEL" ] || { echo "no kernel at $KERNEL: run 'make kernel'" >&2; exit 1; }
 
-out=$TOP/build/vm-out/$profile
+out=${VM_OUT:-$TOP/build/vm-out/$profile}
 rm -rf "$out"
 mkdir -p "$out"
 

@@ -18,6 +18,8 @@ PKGS=(
 	clang-19 llvm-19 libelf-dev zlib1g-dev pkg-config
 	# a stock kernel, to test iommuctl's fallback on a kernel without the series
 	linux-image-amd64
+	# iasl: the DMAR override (an RMRR) of the 'policy' VM profiles
+	acpica-tools
 )
 
 missing=()

@@ -38,6 +38,9 @@ note "built in $(($(date +%s) - start)) s"
 
 tmp=$(mktemp -d "$CACHE/kernels/.$key.XXXXXX")
 cp "$LINUX/arch/x86/boot/bzImage" "$LINUX/.config" "$LINUX/System.map" "$tmp/"
+# The policy UAPI header, for user space built against this kernel
+mkdir -p "$tmp/include/linux"
+cp "$LINUX/include/uapi/linux/iommu_policy.h" "$tmp/include/linux/"
 objcopy --dump-section .BTF="$tmp/vmlinux.btf" "$LINUX/vmlinux" /dev/null 2>/dev/null ||
 	objcopy -O binary --only-section=.BTF "$LINUX/vmlinux" "$tmp/vmlinux.btf"
 echo "$(src_version) $(git -C "$LINUX" describe --always --tags)" > "$tmp/version"

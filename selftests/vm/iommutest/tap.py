@@ -45,6 +45,21 @@ class Tap:
         self._emit(f"ok - {full}")
         self.diag(f"  {name}: {time.monotonic() - start:.1f}s")
 
+    def result(self, name, ok, skip=None, diag=None):
+        """Record a result obtained elsewhere (e.g. a C runner's TAP)."""
+        full = f"{self.prefix}: {name}"
+        if skip is not None:
+            self.skipped += 1
+            self._emit(f"ok - {full} # SKIP {skip}")
+        elif ok:
+            self.passed += 1
+            self._emit(f"ok - {full}")
+        else:
+            self.failed += 1
+            self._emit(f"not ok - {full}")
+        if diag and (not ok or skip):
+            self.diag(diag)
+
     def done(self):
         self._emit(f"# suite done: {self.passed} passed, {self.failed} failed, "
                    f"{self.skipped} skipped")

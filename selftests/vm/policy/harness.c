@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The runner behind harness.h: runs the registered tests in order, each in a
+ * forked child with a timeout, and prints TAP.
+ *
+ *   policy_test [-t SUBSTRING] [-l]
+ */
+#include <signal.h>
+#include <stdbool.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+
+#include "harness.h"
+
+char *test_skip_reason;
+static struct test *tests, **tests_tail = &tests;
+
+void test_register(struct test *t)
+{
+	*tests_tail = t;
+	tests_tail = &t->next;
+}
+
+/* Provided by the tests: undo what a (possibly crashed) test left behind */
+void test_cleanup(void);
+
+static int run_one(struct test *t)
+{
+	int status;
+	pid_t pid;
+
+	test_skip_reason[0] = '\0';
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0) {
+		perror("fork");
+		return KSFT_FAIL;
+	}
+	if (pid == 0) {
+		alarm(t->timeout);
+		t->fn();
+		fflush(stdout);
+		_exit(KSFT_PASS);
+	}
+	if (waitpid(pid, &status, 0) < 0)
+		return KSFT_FAIL;
+	test_cleanup();
+	if (WIFSIGNALED(status)) {
+		printf("#   killed by signal %d%s\n", WTERMSIG(status),
+		       WTERMSIG(status) == SIGALRM ? " (timeout)" : "");
+		return KSFT_FAIL;
+	}
+	return WEXITSTATUS(status);
+}
+
+int main(int argc, char **argv)
+{
+	int n = 0, pass = 0, fail = 0, skip = 0;
+	const char *filter = NULL;
+	bool list = false;
+	struct test *t;
+	int opt;
+
+	while ((opt = getopt(argc, argv, "t:l")) != -1) {
+		switch (opt) {
+		case 't':
+			filter = optarg;
+			break;
+		case 'l':
+			list = true;
+			break;
+		default:
+			fprintf(stderr, "usage: %s [-t SUBSTRING] [-l]\n", argv[0]);
+			return 2;
+		}
+	}
+	test_skip_reason = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+				MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (test_skip_reason == MAP_FAILED) {
+		perror("mmap");
+		return 1;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	for (t = tests; t; t = t->next) {
+		if (filter && !strstr(t->name, filter))
+			continue;
+		if (list) {
+			printf("%s\n", t->name);
+			continue;
+		}
+		n++;
+		printf("# RUN %s\n", t->name);
+		switch (run_one(t)) {
+		case KSFT_PASS:
+			pass++;
+			printf("ok %d %s\n", n, t->name);
+			break;
+		case KSFT_SKIP:
+			skip++;
+			printf("ok %d %s # SKIP %s\n", n, t->name,
+			       test_skip_reason);
+			break;
+		default:
+			fail++;
+			printf("not ok %d %s\n", n, t->name);
+			break;
+		}
+	}
+	if (!list)
+		printf("1..%d\n# PASSED: %d FAILED: %d SKIPPED: %d\n", n, pass,
+		       fail, skip);
+	return fail ? 1 : 0;
+}

@@ -1,0 +1,1129 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Tests of the BPF IOMMU attach policy (struct iommu_policy_ops), run as
+ * root in a VM booted with the series and the mock IOMMU test driver. Each
+ * test asserts kernel state: group types, errnos, the sysfs state directory,
+ * the per-device verdict records and the iommu:policy_decision tracepoint.
+ *
+ * The same binary runs with and without iommu_policy.allow_loosen=1 and
+ * checks the behaviour that boot asked for. The lockdown test comes last:
+ * lockdown cannot be lifted.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/iommu_policy.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <dirent.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "harness.h"
+#include "test_policy.h"
+#include "test_bad_write.skel.h"
+#include "test_kfunc_other.skel.h"
+#include "test_nolink.skel.h"
+#include "test_policy.skel.h"
+#include "test_sleepable.skel.h"
+
+#define POLICY_DIR	"/sys/kernel/iommu_policy/"
+#define VERDICTS	"/sys/kernel/debug/iommu_policy/verdicts"
+#define MOCK_CTL	"/sys/kernel/debug/iommu_policy_mock/ctl"
+#define PLATFORM	"/sys/bus/platform/devices/"
+#define TRACEFS		"/sys/kernel/tracing/"
+
+/* libbpf messages of the current test, to assert on verifier output */
+static char libbpf_log[64 * 1024];
+static size_t libbpf_log_len;
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt,
+			va_list args)
+{
+	int n;
+
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	n = vsnprintf(libbpf_log + libbpf_log_len,
+		      sizeof(libbpf_log) - libbpf_log_len, fmt, args);
+	if (n > 0 && libbpf_log_len + n < sizeof(libbpf_log))
+		libbpf_log_len += n;
+	return 0;
+}
+
+static int read_file(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	while (n && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	return 0;
+}
+
+static int write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY);
+	int ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, s, strlen(s)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* A /sys/kernel/iommu_policy/ file, as a string (static buffer) */
+static const char *pol(const char *file)
+{
+	static char buf[512];
+	char path[128];
+
+	snprintf(path, sizeof(path), POLICY_DIR "%s", file);
+	if (read_file(path, buf, sizeof(buf)))
+		__FAIL("cannot read %s", path);
+	return buf;
+}
+
+static long long pol_ll(const char *file)
+{
+	return atoll(pol(file));
+}
+
+/* One command to the mock IOMMU; returns 0 or -errno */
+static int mock(const char *fmt, ...)
+{
+	char cmd[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return write_file(MOCK_CTL, cmd);
+}
+
+#define MOCK_OK(fmt, ...) ASSERT_EQ(mock(fmt, ##__VA_ARGS__), 0)
+
+/* The default domain type of a mock device's group */
+static const char *group_type(const char *dev)
+{
+	static char buf[64];
+	char path[256];
+
+	snprintf(path, sizeof(path), PLATFORM "%s/iommu_group/type", dev);
+	if (read_file(path, buf, sizeof(buf)))
+		__FAIL("%s has no IOMMU group", dev);
+	return buf;
+}
+
+static int set_group_type(const char *dev, const char *type)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), PLATFORM "%s/iommu_group/type", dev);
+	return write_file(path, type);
+}
+
+struct record {
+	char source[16], reason[16];
+	int proposed, verdict, applied;
+	unsigned long long seq;
+};
+
+/* The last decision of @hook for @dev from debugfs; false if none */
+static bool verdict_of(const char *dev, const char *hook, struct record *r)
+{
+	char line[256], d[64], h[32];
+	bool found = false;
+	FILE *f = fopen(VERDICTS, "r");
+
+	if (!f)
+		__FAIL("cannot open " VERDICTS ": %s", strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%63s %31s %15s proposed=%d verdict=%d applied=%d reason=%15s seq=%llu",
+			   d, h, r->source, &r->proposed, &r->verdict,
+			   &r->applied, r->reason, &r->seq) == 8 &&
+		    !strcmp(d, dev) && !strcmp(h, hook)) {
+			found = true;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+#define ASSERT_RECORD(dev, hook, _applied, _reason)			\
+	do {								\
+		struct record __r;					\
+		ASSERT_TRUE(verdict_of(dev, hook, &__r));		\
+		ASSERT_EQ(__r.applied, _applied);			\
+		ASSERT_STREQ(__r.reason, _reason);			\
+	} while (0)
+
+static bool allow_loosen(void)
+{
+	char buf[8];
+
+	return !read_file("/sys/module/iommu_policy/parameters/allow_loosen",
+			  buf, sizeof(buf)) && buf[0] == 'Y';
+}
+
+static bool state_is(const char *state, int timeout_ms)
+{
+	for (int i = 0; i <= timeout_ms / 10; i++) {
+		if (!strcmp(pol("state"), state))
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+/* Rename the policy before load: its name is in the map's initial value */
+static void set_ops_name(struct test_policy *skel, const char *name)
+{
+	const struct btf *btf = bpf_object__btf(skel->obj);
+	const struct btf_member *m;
+	const struct btf_type *t;
+	size_t size;
+	char *data;
+	int id;
+
+	id = btf__find_by_name_kind(btf, "iommu_policy_ops", BTF_KIND_STRUCT);
+	ASSERT_GT(id, 0);
+	t = btf__type_by_id(btf, id);
+	data = bpf_map__initial_value(skel->maps.test_ops, &size);
+	ASSERT_TRUE(data);
+	m = btf_members(t);
+	for (int i = 0; i < btf_vlen(t); i++, m++) {
+		if (strcmp(btf__name_by_offset(btf, m->name_off), "name"))
+			continue;
+		strncpy(data + m->offset / 8, name, 31);
+		return;
+	}
+	__FAIL("iommu_policy_ops has no name member");
+}
+
+static struct test_policy *load_policy(const char *name)
+{
+	struct test_policy *skel = test_policy__open();
+
+	ASSERT_TRUE(skel);
+	if (name)
+		set_ops_name(skel, name);
+	ASSERT_EQ(test_policy__load(skel), 0);
+	return skel;
+}
+
+static struct bpf_link *attach(struct test_policy *skel)
+{
+	struct bpf_link *link = bpf_map__attach_struct_ops(skel->maps.test_ops);
+
+	if (!link)
+		__FAIL("attach: %s", strerror(errno));
+	return link;
+}
+
+/* Load and attach the test policy with these default verdicts */
+static struct test_policy *policy(struct bpf_link **link, int trust, int dma,
+				  int resv, int pasid, int owner)
+{
+	struct test_policy *skel = load_policy(NULL);
+
+	skel->bss->def.trust = trust;
+	skel->bss->def.dma = dma;
+	skel->bss->def.resv = resv;
+	skel->bss->def.pasid = pasid;
+	skel->bss->def.owner = owner;
+	*link = attach(skel);
+	ASSERT_STREQ(pol("state"), "enabled");
+	return skel;
+}
+
+static void detach(struct bpf_link *link)
+{
+	ASSERT_EQ(bpf_link__destroy(link), 0);
+	ASSERT_TRUE(state_is("disabled", 5000));
+}
+
+/* Delete what a test left behind: its devices, its policy */
+void test_cleanup(void)
+{
+	char path[512], buf[64];
+	struct dirent *de;
+	DIR *d;
+
+	d = opendir(PLATFORM);
+	while (d && (de = readdir(d))) {
+		if (strncmp(de->d_name, "pt-", 3))
+			continue;
+		snprintf(path, sizeof(path), PLATFORM "%s/iommu_group/type",
+			 de->d_name);
+		mock("del %s", de->d_name);
+	}
+	if (d)
+		closedir(d);
+	/* The child's links are released asynchronously after it exits */
+	for (int i = 0; i < 500; i++) {
+		if (!read_file(POLICY_DIR "state", buf, sizeof(buf)) &&
+		    !strcmp(buf, "disabled"))
+			break;
+		usleep(10000);
+	}
+}
+
+/* --- lifecycle ---------------------------------------------------------- */
+
+TEST(attach_detach_state)
+{
+	long long seq = pol_ll("enable_seq");
+	struct test_policy *skel;
+	struct bpf_link *link;
+
+	ASSERT_STREQ(pol("state"), "disabled");
+	skel = policy(&link, 0, 0, 0, 0, 0);
+	ASSERT_STREQ(pol("name"), "test");
+	ASSERT_EQ(pol_ll("enable_seq"), seq + 1);
+	detach(link);
+	ASSERT_STREQ(pol("name"), "");
+	ASSERT_STREQ(pol("last_exit_kind"), "unreg");
+	ASSERT_STREQ(pol("last_exit_reason"), "detached by user space");
+	ASSERT_EQ(skel->bss->exit_kind, IOMMU_POLICY_EXIT_UNREG);
+	test_policy__destroy(skel);
+}
+
+TEST(second_policy_is_busy)
+{
+	struct test_policy *a, *b;
+	struct bpf_link *link;
+
+	a = policy(&link, 0, 0, 0, 0, 0);
+	b = load_policy("second");
+	ASSERT_TRUE(!bpf_map__attach_struct_ops(b->maps.test_ops));
+	ASSERT_EQ(errno, EBUSY);
+	ASSERT_STREQ(pol("name"), "test");
+	detach(link);
+	test_policy__destroy(b);
+	test_policy__destroy(a);
+}
+
+TEST(non_link_map_is_rejected)
+{
+	struct test_nolink *skel = test_nolink__open_and_load();
+	struct bpf_link *link;
+
+	ASSERT_TRUE(skel);
+	link = bpf_map__attach_struct_ops(skel->maps.nolink_ops);
+	ASSERT_TRUE(!link);
+	ASSERT_EQ(errno, EOPNOTSUPP);
+	ASSERT_STREQ(pol("state"), "disabled");
+	test_nolink__destroy(skel);
+}
+
+static int drop_cap_sys_admin(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -errno;
+	data[CAP_SYS_ADMIN / 32].effective &= ~(1U << (CAP_SYS_ADMIN % 32));
+	data[CAP_SYS_ADMIN / 32].permitted &= ~(1U << (CAP_SYS_ADMIN % 32));
+	return syscall(SYS_capset, &hdr, data) ? -errno : 0;
+}
+
+TEST(attach_needs_cap_sys_admin)
+{
+	struct test_policy *skel = load_policy(NULL);
+
+	/* CAP_BPF and CAP_PERFMON stay: they alone must not be enough */
+	ASSERT_EQ(drop_cap_sys_admin(), 0);
+	ASSERT_TRUE(!bpf_map__attach_struct_ops(skel->maps.test_ops));
+	ASSERT_EQ(errno, EPERM);
+	ASSERT_STREQ(pol("state"), "disabled");
+	test_policy__destroy(skel);
+}
+
+TEST(verifier_rejects_writes_to_device)
+{
+	struct test_bad_write *skel;
+
+	libbpf_log_len = 0;
+	skel = test_bad_write__open_and_load();
+	ASSERT_TRUE(!skel);
+	ASSERT_STRSTR(libbpf_log, "only read is supported");
+}
+
+TEST(verifier_rejects_sleepable_decisions)
+{
+	struct test_sleepable *skel;
+
+	libbpf_log_len = 0;
+	skel = test_sleepable__open_and_load();
+	ASSERT_TRUE(!skel);
+	ASSERT_STRSTR(libbpf_log, "attach to unsupported member dma_mode");
+}
+
+TEST(kfuncs_are_private_to_the_policy)
+{
+	struct test_kfunc_other *skel;
+
+	libbpf_log_len = 0;
+	skel = test_kfunc_other__open_and_load();
+	ASSERT_TRUE(!skel);
+	ASSERT_STRSTR(libbpf_log,
+		      "calling kernel function bpf_iommu_dev_is_pci is not allowed");
+}
+
+/* --- dev_trust ---------------------------------------------------------- */
+
+TEST(dev_trust_default_keeps_firmware_trust)
+{
+	struct test_policy *skel;
+	struct bpf_link *link;
+
+	skel = policy(&link, IOMMU_POLICY_TRUST_DEFAULT, 0, 0, 0, 0);
+	MOCK_OK("add pt-t0");
+	MOCK_OK("add pt-t1 untrusted");
+	ASSERT_STREQ(group_type("pt-t0"), "DMA-FQ");
+	ASSERT_STREQ(group_type("pt-t1"), "DMA");
+	ASSERT_RECORD("pt-t0", "dev_trust", IOMMU_POLICY_TRUST_TRUSTED, "default");
+	ASSERT_RECORD("pt-t1", "dev_trust", IOMMU_POLICY_TRUST_UNTRUSTED, "default");
+	/* what firmware said, and the kfuncs, as the program saw them */
+	ASSERT_EQ(skel->bss->seen_fw_flags, IOMMU_POLICY_FW_UNTRUSTED);
+	ASSERT_EQ(skel->bss->seen_is_pci, 0);
+	ASSERT_EQ(skel->bss->seen_pci_ids, -ENODEV);
+	detach(link);
+	test_policy__destroy(skel);
+}
+
+TEST(dev_trust_untrusted_makes_group_strict)
+{
+	long long clamped = pol_ll("nr_clamped");
+	struct test_policy *skel;
+	struct bpf_link *link;
+
+	skel = policy(&link, IOMMU_POLICY_TRUST_UNTRUSTED, 0, 0, 0, 0);
+	MOCK_OK("add pt-t2 removable");
+	ASSERT_EQ(skel->bss->seen_fw_flags, IOMMU_POLICY_FW_REMOVABLE);
+	/* tightening needs no opt-in */
+	ASSERT_STREQ(group_type("pt-t2"), "DMA");
+	ASSERT_RECORD("pt-t2", "dev_trust", IOMMU_POLICY_TRUST_UNTRUSTED, "applied");
+	ASSERT_EQ(pol_ll("nr_clamped"), clamped);
+	detach(link);
+	test_policy__destroy(skel);
+}
+
+TEST(dev_trust_trusting_untrusted_needs_optin)
+{
+	long long clamped = pol_ll("nr_clamped");
+	struct test_policy *skel;
+	struct bpf_link *link;
+
+	skel = policy(&link, IOMMU_POLICY_TRUST_TRUSTED, 0, 0, 0, 0);
+	MOCK_OK("add pt-t3 untrusted");
+	if (allow_loosen()) {
+		ASSERT_STREQ(group_type("pt-t3"), "DMA-FQ");
+		ASSERT_RECORD("pt-t3", "dev_trust", IOMMU_POLICY_TRUST_TRUSTED, "applied");
+		ASSERT_EQ(pol_ll("nr_clamped"), clamped);
+	} else {
+		ASSERT_STREQ(group_type("pt-t3"), "DMA");
+		ASSERT_RECORD("pt-t3", "dev_trust", IOMMU_POLICY_TRUST_UNTRUSTED, "no_optin");
+		ASSERT_EQ(pol_ll("nr_clamped"), clamped + 1);
+	}
+	detach(link);
+	test_policy__destroy(skel);
+}
+
+/* --- dma_mode ----------------------------------------------------------- */
+
+TEST(dma_mode_each_verdict)
+{
+	static const struct {
+		int verdict;
+		const char *type;
+		const char *reason;
+	} cases[] = {
+		{ IOMMU_POLICY_DMA_DEFAULT, "DMA-FQ", "default" },
+		{ IOMMU_POLICY_DMA_IDENTITY, "identity", "applied" },
+		{ IOMMU_POLICY_DMA_LAZY, "DMA-FQ", "applied" },
+		{ IOMMU_POLICY_DMA_STRICT, "DMA", "applied" },
+	};
+	struct test_policy *skel;
+	struct bpf_link *link;
+	char dev[32];
+
+	skel = policy(&link, 0, 0, 0, 0, 0);
+	for (int i = 0; i < 4; i++) {
+		long long n = pol_ll("nr_dma_mode");
+
+		skel->bss->def.dma = cases[i].verdict;
+		snprintf(dev, sizeof(dev), "pt-d%d", i);
+		MOCK_OK("add %s", dev);
+		TH_LOG("dma_mode %d -> %s", cases[i].verdict, group_type(dev));
+		ASSERT_STREQ(group_type(dev), cases[i].type);
+		ASSERT_RECORD(dev, "dma_mode", cases[i].verdict ?: IOMMU_POLICY_DMA_LAZY,
+			      cases[i].reason);
+		ASSERT_EQ(pol_ll("nr_dma_mode"), n + 1);
+		/* the kernel proposed its default: lazy, on a new group */
+		ASSERT_EQ(skel->bss->seen_dma_proposed, IOMMU_POLICY_DMA_LAZY);
+		ASSERT_EQ(skel->bss->seen_dma_flags, 0);
+	}
+	ASSERT_STREQ(skel->bss->seen_iommu_name, "iommu-policy-mock");
+	detach(link);
+	test_policy__destroy(skel);
+}
+
+TEST(dma_mode_loosening_untrusted_needs_optin)
+{
+	struct test_policy *skel;
+	struct bpf_link *link;
+
+	skel = policy(&link, 0, IOMMU_POLICY_DMA_IDENTITY, 0, 0, 0);
+	MOCK_OK("add pt-u0 untrusted");
+	skel->bss->def.dma = IOMMU_POLICY_DMA_LAZY;
+	MOCK_OK("add pt-u1 untrusted");
+	ASSERT_EQ(skel->bss->seen_dma_proposed, IOMMU_POLICY_DMA_STRICT);
+	/* the kernel forces strict on untrusted devices, not the driver */
+	ASSERT_EQ(skel->bss->seen_dma_flags, IOMMU_POLICY_DMA_F_UNTRUSTED);
+	if (allow_loosen()) {
+		ASSERT_STREQ(group_type("pt-u0"), "identity");
+		ASSERT_STREQ(group_type("pt-u1"), "DMA-FQ");
+		ASSERT_RECORD("pt-u1", "dma_mode", IOMMU_POLICY_DMA_LAZY, "applied");
+	} else {
+		ASSERT_STREQ(group_type("pt-u0"), "DMA");
+		ASSERT_STREQ(group_type("pt-u1"), "DMA");
+		ASSERT_RECORD("pt-u0", "dma_mode", IOMMU_POLICY_DMA_STRICT, "no_optin");
+		ASSERT_RECORD("pt-u1", "dma_mode", IOMMU_POLICY_DMA_STRICT, "no_optin");
+	}
+	detach(link);
+	test_policy__destroy(skel);
+}
+
+TEST(dma_mode_driver_constraints_win)
+{
+	struct test_policy *skel;
+	struct bpf_link *link;
+
+	skel = policy(&link, 0, IOMMU_POLICY_DMA_STRICT, 0, 0, 0);
+	/* the driver needs identity: strict is refused */
+	MOCK_OK("add pt-c0 drv_identity");
+	ASSERT_EQ(skel->bss->seen_dma_flags, IOMMU_POLICY_DMA_F_DRIVER);
+	ASSERT_EQ(skel->bss->seen_dma_proposed, IOMMU_POLICY_DMA_IDENTITY);
+	ASSERT_STREQ(group_type("pt-c0"), "identity");
+	ASSERT_RECORD("pt-c0", "dma_mode", IOMMU_POLICY_DMA_IDENTITY, "driver");
+	/* the driver needs translation: lazy instead of strict is fine */
+	skel->bss->def.dma = IOMMU_POLICY_DMA_LAZY;
+	MOCK_OK("add pt-c1 drv_dma");
+	ASSERT_STREQ(group_type("pt-c1"), "DMA-FQ");
+	ASSERT_RECORD("pt-c1", "dma_mode", IOMMU_POLICY_DMA_LAZY, "applied");
+	/* ... identity is not */
+	skel->bss->def.dma = IOMMU_POLICY_DMA_IDENTITY;
+	MOCK_OK("add pt-c2 drv_dma");
+	ASSERT_STREQ(group_type("pt-c2"), "DMA");
+	ASSERT_RECORD("pt-c2", "dma_mode", IOMMU_POLICY_DMA_STRICT, "driver");
+	detach(link);
+	test_policy__destroy(skel);
+}
+
+static void set_dev_verdicts(struct test_policy *skel, const char *dev,
+			     int dma)
+{
+	char key[32] = {};
+	struct verdicts v = { .dma = dma };
+
+	strncpy(key, dev, sizeof(key) - 1);
+	ASSERT_EQ(bpf_map__update_elem(skel->maps.per_dev, key, sizeof(key),
+				       &v, sizeof(v), BPF_ANY), 0);
+}
+
+TEST(dma_mode_strictest_wins_in_group)
+{
+	struct test_policy *skel;
+	struct bpf_link *link;
+
+	skel = policy(&link, 0, 0, 0, 0, 0);
+	set_dev_verdicts(skel, "pt-g0", IOMMU_POLICY_DMA_IDENTITY);
+	set_dev_verdicts(skel, "pt-g1", IOMMU_POLICY_DMA_STRICT);
+	MOCK_OK("add pt-g0 group=g");
+	ASSERT_STREQ(group_type("pt-g0"), "identity");
+	/* a second device joins the group's existing domain */
+	MOCK_OK("add pt-g1 group=g");
+	ASSERT_STREQ(group_type("pt-g1"), "identity");
+
+	/* the kernel's own re-evaluation asks about every device */
+	ASSERT_EQ(set_group_type("pt-g0", "auto"), 0);
+	ASSERT_STREQ(group_type("pt-g0"), "DMA");
+	ASSERT_EQ(skel->bss->seen_dma_flags & IOMMU_POLICY_DMA_F_REEVAL,
+		  IOMMU_POLICY_DMA_F_REEVAL);
+	ASSERT_RECORD("pt-g0", "dma_mode", IOMMU_POLICY_DMA_IDENTITY, "applied");
+	ASSERT_RECORD("pt-g1", "dma_mode", IOMMU_POLICY_DMA_STRICT, "applied");
+
+	set_dev_verdicts(skel, "pt-g1", IOMMU_POLICY_DMA_LAZY);
+	ASSERT_EQ(set_group_type("pt-g0", "auto"), 0);
+	ASSERT_STREQ(group_type("pt-g1"), "DMA-FQ");
+
+	/* an explicit sysfs type is the administrator's: not asked */
+	ASSERT_EQ(set_group_type("pt-g0", "identity"), 0);
+	ASSERT_STREQ(group_type("pt-g0"), "identity");
+	detach(link);
+	test_policy__destroy(skel);
+}
+
+TEST(dma_mode_sees_reserved_regions_and_pasids)
+{
+	struct test_policy *skel;
+	struct bpf_link *link;
+
+	skel = policy(&link, 0, 0, 0, 0, 0);
+	MOCK_OK("add pt-k0 resv_direct pasid_bits=8");
+	ASSERT_EQ(skel->bss->seen_dma_flags, IOMMU_POLICY_DMA_F_REQUIRE_DIRECT);
+	ASSERT_EQ(skel->bss->seen_resv_direct, 1);
+	ASSERT_EQ(skel->bss->seen_max_pasids, 256);
+	detach(link);
+	test_policy__destroy(skel);
+}
+
+/* --- resv_direct -------------------------------------------------------- */
+
+TEST(resv_direct_claim_refused_without_policy)
+{
+	MOCK_OK("add pt-r0 resv_direct");
+	ASSERT_EQ(mock("claim pt-r0"), -EINVAL);
+	MOCK_OK("add pt-r1");
+	ASSERT_EQ(mock("claim pt-r1"), 0);
+	MOCK_OK("release pt-r1");
+}
+
+TEST(resv_direct_each_verdict)
+{
+	long long n = pol_ll("nr_resv_direct");
+	struct test_policy *skel;
+	struct bpf_link *link;
+
+	skel = policy(&link, 0, 0, IOMMU_POLICY_RESV_DEFAULT, 0, 0);
+	MOCK_OK("add pt-r2 resv_direct");
+	ASSERT_EQ(mock("claim pt-r2"), -EINVAL);
+	ASSERT_EQ(skel->bss->seen_resv_reason, IOMMU_POLICY_RESV_OWNER_CLAIM);
+	ASSERT_RECORD("pt-r2", "resv_direct", IOMMU_POLICY_RESV_KEEP, "default");
+
+	skel->bss->def.resv = IOMMU_POLICY_RESV_KEEP;
+	ASSERT_EQ(mock("claim pt-r2"), -EINVAL);
+	ASSERT_RECORD("pt-r2", "resv_direct", IOMMU_POLICY_RESV_KEEP, "applied");
+
+	skel->bss->def.resv = IOMMU_POLICY_RESV_RELAX;
+	if (allow_loosen()) {
+		ASSERT_EQ(mock("claim pt-r2"), 0);
+		ASSERT_RECORD("pt-r2", "resv_direct", IOMMU_POLICY_RESV_RELAX, "applied");
+		MOCK_OK("release pt-r2");
+	} else {
+		ASSERT_EQ(mock("claim pt-r2"), -EINVAL);
+		ASSERT_RECORD("pt-r2", "resv_direct", IOMMU_POLICY_RESV_KEEP, "no_optin");
+	}
+	ASSERT_EQ(pol_ll("nr_resv_direct"), n + 3);
+	detach(link);
+	test_policy__destroy(skel);
+}
+
+/* --- pasid_attach ------------------------------------------------------- */
+
+TEST(pasid_attach_each_verdict)
+{
+	static const struct {
+		int verdict;
+		const char *domain;
+		int ret, kind;
+	} cases[] = {
+		{ IOMMU_POLICY_PASID_DEFAULT, "dma", 0, IOMMU_POLICY_DOMAIN_DMA },
+		{ IOMMU_POLICY_PASID_ALLOW, "paging", 0, IOMMU_POLICY_DOMAIN_PAGING },
+		{ IOMMU_POLICY_PASID_DENY, "dma", -EPERM, IOMMU_POLICY_DOMAIN_DMA },
+		{ IOMMU_POLICY_PASID_PHYS, "identity", 0, IOMMU_POLICY_DOMAIN_IDENTITY },
+		{ IOMMU_POLICY_PASID_PHYS, "dma", -EPERM, IOMMU_POLICY_DOMAIN_DMA },
+		{ IOMMU_POLICY_PASID_IOVA, "dma", 0, IOMMU_POLICY_DOMAIN_DMA },
+		{ IOMMU_POLICY_PASID_IOVA, "paging", 0, IOMMU_POLICY_DOMAIN_PAGING },
+		{ IOMMU_POLICY_PASID_IOVA, "identity", -EPERM, IOMMU_POLICY_DOMAIN_IDENTITY },
+	};
+	struct test_policy *skel;
+	struct bpf_link *link;
+
+	skel = policy(&link, 0, 0, 0, 0, 0);
+	MOCK_OK("add pt-p0 pasid_bits=8");
+	for (int i = 0; i < 8; i++) {
+		int pasid = 10 + i;
+
+		skel->bss->def.pasid = cases[i].verdict;
+		TH_LOG("pasid verdict %d, %s domain", cases[i].verdict,
+		       cases[i].domain);
+		ASSERT_EQ(mock("pasid pt-p0 %d %s", pasid, cases[i].domain),
+			  cases[i].ret);
+		ASSERT_EQ(skel->bss->seen_pasid, pasid);
+		ASSERT_EQ(skel->bss->seen_pasid_domain, cases[i].kind);
+		ASSERT_RECORD("pt-p0", "pasid_attach",
+			      cases[i].verdict ?: IOMMU_POLICY_PASID_ALLOW,
+			      cases[i].verdict ? "applied" : "default");
+		if (!cases[i].ret)
+			MOCK_OK("unpasid pt-p0 %d", pasid);
+	}
+	detach(link);
+	test_policy__destroy(skel);
+}
+
+/* --- dma_owner ---------------------------------------------------------- */
+
+TEST(dma_owner_each_verdict)
+{
+	struct test_policy *skel;
+	struct bpf_link *link;
+
+	skel = policy(&link, 0, 0, 0, 0, IOMMU_POLICY_OWNER_DEFAULT);
+	MOCK_OK("add pt-o0");
+	MOCK_OK("claim pt-o0");
+	ASSERT_EQ(skel->bss->seen_owner_flags, IOMMU_POLICY_OWNER_F_DEVICE);
+	ASSERT_RECORD("pt-o0", "dma_owner", IOMMU_POLICY_OWNER_ALLOW, "default");
+	MOCK_OK("release pt-o0");
+
+	skel->bss->def.owner = IOMMU_POLICY_OWNER_ALLOW;
+	MOCK_OK("claim pt-o0");
+	ASSERT_RECORD("pt-o0", "dma_owner", IOMMU_POLICY_OWNER_ALLOW, "applied");
+	MOCK_OK("release pt-o0");
+
+	skel->bss->def.owner = IOMMU_POLICY_OWNER_DENY;
+	ASSERT_EQ(mock("claim pt-o0"), -EPERM);
+	ASSERT_RECORD("pt-o0", "dma_owner", IOMMU_POLICY_OWNER_DENY, "applied");
+	detach(link);
+	test_policy__destroy(skel);
+}
+
+/* --- fail-safe ---------------------------------------------------------- */
+
+TEST(invalid_verdict_detaches_policy)
+{
+	long long invalid = pol_ll("nr_invalid"), errors = pol_ll("nr_errors");
+	struct test_policy *skel;
+	struct bpf_link *link;
+	struct pollfd pfd;
+	long long n;
+
+	skel = policy(&link, 0, 77, 0, 0, 0);
+	MOCK_OK("add pt-x0");
+	/* the decision falls back to the kernel's */
+	ASSERT_STREQ(group_type("pt-x0"), "DMA-FQ");
+	ASSERT_RECORD("pt-x0", "dma_mode", IOMMU_POLICY_DMA_LAZY, "invalid");
+	ASSERT_EQ(pol_ll("nr_invalid"), invalid + 1);
+	ASSERT_EQ(pol_ll("nr_errors"), errors + 1);
+
+	/* the kernel detaches it from a work item; the loader sees EPOLLHUP */
+	pfd.fd = bpf_link__fd(link);
+	pfd.events = POLLIN;
+	ASSERT_EQ(poll(&pfd, 1, 5000), 1);
+	ASSERT_TRUE(pfd.revents & POLLHUP);
+	ASSERT_TRUE(state_is("disabled", 5000));
+	ASSERT_STREQ(pol("last_exit_kind"), "error");
+	ASSERT_STREQ(pol("last_exit_reason"), "runtime error");
+	ASSERT_STREQ(pol("last_exit_hook"), "dma_mode");
+	ASSERT_STREQ(pol("last_exit_device"), "pt-x0");
+	ASSERT_STRSTR(pol("last_exit_msg"), "dma_mode(pt-x0) returned 77");
+	ASSERT_EQ(skel->bss->exit_kind, IOMMU_POLICY_EXIT_ERROR);
+	ASSERT_EQ(skel->bss->exit_hook, IOMMU_POLICY_HOOK_DMA_MODE);
+	ASSERT_EQ(skel->bss->exit_value, 77);
+	ASSERT_STRSTR(skel->bss->exit_msg, "returned 77");
+
+	/* no more decisions; the record stays */
+	n = pol_ll("nr_dma_mode");
+	MOCK_OK("add pt-x1");
+	ASSERT_EQ(pol_ll("nr_dma_mode"), n);
+	ASSERT_STREQ(pol("last_exit_kind"), "error");
+	bpf_link__destroy(link);
+	test_policy__destroy(skel);
+}
+
+TEST(negative_verdict_is_invalid_too)
+{
+	struct test_policy *skel;
+	struct bpf_link *link;
+
+	skel = policy(&link, -1, 0, 0, 0, 0);
+	MOCK_OK("add pt-x2 untrusted");
+	ASSERT_STREQ(group_type("pt-x2"), "DMA");
+	ASSERT_RECORD("pt-x2", "dev_trust", IOMMU_POLICY_TRUST_UNTRUSTED, "invalid");
+	ASSERT_TRUE(state_is("disabled", 5000));
+	ASSERT_STRSTR(pol("last_exit_msg"), "dev_trust(pt-x2) returned -1");
+	bpf_link__destroy(link);
+	test_policy__destroy(skel);
+}
+
+TEST(init_error_refuses_attach)
+{
+	long long errors = pol_ll("nr_errors");
+	struct test_policy *skel = load_policy(NULL);
+
+	skel->bss->init_ret = -ENODEV;
+	ASSERT_TRUE(!bpf_map__attach_struct_ops(skel->maps.test_ops));
+	ASSERT_EQ(errno, ENODEV);
+	ASSERT_STREQ(pol("state"), "disabled");
+	ASSERT_STREQ(pol("last_exit_kind"), "error_init");
+	ASSERT_STREQ(pol("last_exit_hook"), "init");
+	ASSERT_STRSTR(pol("last_exit_msg"), "returned -19");
+	ASSERT_EQ(pol_ll("nr_errors"), errors + 1);
+	ASSERT_EQ(skel->bss->exit_kind, IOMMU_POLICY_EXIT_ERROR_INIT);
+	test_policy__destroy(skel);
+}
+
+/* --- replacement -------------------------------------------------------- */
+
+TEST(replace_through_link_update)
+{
+	struct test_policy *a, *b;
+	struct bpf_link *link;
+	long long seq;
+
+	a = policy(&link, 0, IOMMU_POLICY_DMA_STRICT, 0, 0, 0);
+	seq = pol_ll("enable_seq");
+	MOCK_OK("add pt-a0");
+	ASSERT_STREQ(group_type("pt-a0"), "DMA");
+
+	b = load_policy("test2");
+	b->bss->def.dma = IOMMU_POLICY_DMA_IDENTITY;
+	ASSERT_EQ(bpf_link__update_map(link, b->maps.test_ops), 0);
+	ASSERT_STREQ(pol("state"), "enabled");
+	ASSERT_STREQ(pol("name"), "test2");
+	ASSERT_EQ(pol_ll("enable_seq"), seq + 1);
+	ASSERT_STREQ(pol("last_exit_kind"), "replaced");
+	ASSERT_EQ(a->bss->exit_kind, IOMMU_POLICY_EXIT_REPLACED);
+	MOCK_OK("add pt-a1");
+	ASSERT_STREQ(group_type("pt-a1"), "identity");
+
+	/* a failing init() keeps the current policy */
+	a->bss->init_ret = -EINVAL;
+	ASSERT_TRUE(bpf_link__update_map(link, a->maps.test_ops) < 0);
+	ASSERT_STREQ(pol("name"), "test2");
+	ASSERT_STREQ(pol("state"), "enabled");
+
+	detach(link);
+	ASSERT_EQ(b->bss->exit_kind, IOMMU_POLICY_EXIT_UNREG);
+	test_policy__destroy(b);
+	test_policy__destroy(a);
+}
+
+/* --- tracepoint --------------------------------------------------------- */
+
+TEST(every_decision_is_traced)
+{
+	char buf[64 * 1024], *line;
+	long long n = pol_ll("nr_decisions");
+	struct test_policy *skel;
+	struct bpf_link *link;
+	int lines = 0, found = 0;
+
+	rmdir(TRACEFS "instances/policy_test");
+	ASSERT_EQ(mkdir(TRACEFS "instances/policy_test", 0755), 0);
+	ASSERT_EQ(write_file(TRACEFS "instances/policy_test/events/iommu/policy_decision/enable", "1"), 0);
+
+	skel = policy(&link, IOMMU_POLICY_TRUST_UNTRUSTED,
+		      IOMMU_POLICY_DMA_IDENTITY, 0, 0, 0);
+	MOCK_OK("add pt-e0");
+	MOCK_OK("claim pt-e0");
+	MOCK_OK("release pt-e0");
+	detach(link);
+
+	ASSERT_EQ(read_file(TRACEFS "instances/policy_test/trace", buf, sizeof(buf)), 0);
+	for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+		if (line[0] == '#' || !strstr(line, "policy_decision:"))
+			continue;
+		lines++;
+		TH_LOG("%s", line);
+		if (strstr(line, "hook=dev_trust device=pt-e0 proposed=1 verdict=2 applied=2 reason=applied") ||
+		    strstr(line, "hook=dma_mode device=pt-e0 proposed=3 verdict=1 applied=3 reason=no_optin") ||
+		    strstr(line, "hook=dma_mode device=pt-e0 proposed=3 verdict=1 applied=1 reason=applied") ||
+		    strstr(line, "hook=dma_owner device=pt-e0 proposed=1 verdict=0 applied=1 reason=default"))
+			found++;
+	}
+	write_file(TRACEFS "instances/policy_test/events/iommu/policy_decision/enable", "0");
+	rmdir(TRACEFS "instances/policy_test");
+	ASSERT_EQ(found, 3);
+	ASSERT_EQ(lines, pol_ll("nr_decisions") - n);
+	test_policy__destroy(skel);
+}
+
+/* --- races -------------------------------------------------------------- */
+
+TEST_TIMEOUT(detach_while_deciding, 240)
+{
+	struct test_policy *skel = load_policy(NULL);
+	int status, rounds = 30;
+	pid_t pid;
+
+	skel->bss->def.dma = IOMMU_POLICY_DMA_STRICT;
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		/* probe and remove devices while the parent flips the policy */
+		for (int i = 0; i < rounds * 2; i++) {
+			const char *type;
+
+			if (mock("add pt-s0"))
+				_exit(1);
+			type = group_type("pt-s0");
+			if (strcmp(type, "DMA") && strcmp(type, "DMA-FQ"))
+				_exit(2);
+			if (mock("del pt-s0"))
+				_exit(3);
+		}
+		_exit(0);
+	}
+	for (int i = 0; i < rounds; i++) {
+		struct bpf_link *link = attach(skel);
+
+		usleep(1000 * (i % 5));
+		bpf_link__destroy(link);
+		ASSERT_TRUE(state_is("disabled", 5000));
+	}
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(WEXITSTATUS(status), 0);
+	ASSERT_GT(skel->bss->calls, 0);
+	test_policy__destroy(skel);
+}
+
+/* --- real PCI devices behind the emulated Intel IOMMU ------------------ */
+
+#define PCI_DEVS "/sys/bus/pci/devices/"
+
+/* QEMU's edu device, with (want_rmrr) or without an RMRR; false if none */
+static bool find_edu(bool want_rmrr, char *bdf, size_t size)
+{
+	char path[512], buf[4096];
+	struct dirent *de;
+	bool found = false;
+	DIR *d = opendir(PCI_DEVS);
+
+	while (d && !found && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), PCI_DEVS "%s/vendor", de->d_name);
+		if (read_file(path, buf, sizeof(buf)) || strcmp(buf, "0x1234"))
+			continue;
+		snprintf(path, sizeof(path), PCI_DEVS "%s/device", de->d_name);
+		if (read_file(path, buf, sizeof(buf)) || strcmp(buf, "0x11e8"))
+			continue;
+		snprintf(path, sizeof(path), PCI_DEVS "%s/iommu_group/reserved_regions",
+			 de->d_name);
+		if (read_file(path, buf, sizeof(buf)))
+			continue;
+		if (!!strstr(buf, " direct") == want_rmrr) {
+			snprintf(bdf, size, "%s", de->d_name);
+			found = true;
+		}
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+static const char *pci_group_type(const char *bdf)
+{
+	static char buf[64];
+	char path[256];
+
+	snprintf(path, sizeof(path), PCI_DEVS "%s/iommu_group/type", bdf);
+	if (read_file(path, buf, sizeof(buf)))
+		__FAIL("%s has no IOMMU group", bdf);
+	return buf;
+}
+
+/* Remove the device and rescan the bus: it is probed afresh */
+static void pci_reprobe(const char *bdf)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), PCI_DEVS "%s/remove", bdf);
+	ASSERT_EQ(write_file(path, "1"), 0);
+	ASSERT_EQ(write_file("/sys/bus/pci/rescan", "1"), 0);
+	snprintf(path, sizeof(path), PCI_DEVS "%s", bdf);
+	ASSERT_EQ(access(path, F_OK), 0);
+}
+
+static void set_dev_all(struct test_policy *skel, const char *dev, int trust,
+			int dma, int resv)
+{
+	char key[32] = {};
+	struct verdicts v = { .trust = trust, .dma = dma, .resv = resv };
+
+	strncpy(key, dev, sizeof(key) - 1);
+	ASSERT_EQ(bpf_map__update_elem(skel->maps.per_dev, key, sizeof(key),
+				       &v, sizeof(v), BPF_ANY), 0);
+}
+
+TEST_TIMEOUT(pci_policy_applies_on_rescan_and_auto, 180)
+{
+	struct test_policy *skel;
+	struct bpf_link *link;
+	char bdf[32], path[256];
+
+	if (!find_edu(false, bdf, sizeof(bdf)))
+		SKIP("no edu device without RMRR: boot the 'policy' profile");
+	skel = policy(&link, 0, 0, 0, 0, 0);
+
+	/* hotplug: the re-probed device gets the policy's mode */
+	set_dev_all(skel, bdf, 0, IOMMU_POLICY_DMA_STRICT, 0);
+	pci_reprobe(bdf);
+	ASSERT_STREQ(pci_group_type(bdf), "DMA");
+	ASSERT_RECORD(bdf, "dma_mode", IOMMU_POLICY_DMA_STRICT, "applied");
+	ASSERT_EQ(skel->bss->seen_is_pci, 1);
+	ASSERT_EQ(skel->bss->seen_pci_ids, 0x123411e8);
+	ASSERT_EQ(skel->bss->seen_fw_flags & IOMMU_POLICY_FW_PCI,
+		  IOMMU_POLICY_FW_PCI);
+	ASSERT_STRSTR(skel->bss->seen_iommu_name, "dmar");
+
+	/* the kernel's own re-evaluation of an unbound group */
+	set_dev_all(skel, bdf, 0, IOMMU_POLICY_DMA_IDENTITY, 0);
+	snprintf(path, sizeof(path), PCI_DEVS "%s/iommu_group/type", bdf);
+	ASSERT_EQ(write_file(path, "auto"), 0);
+	ASSERT_STREQ(pci_group_type(bdf), "identity");
+
+	/* trust: an untrusted verdict forces strict translation */
+	set_dev_all(skel, bdf, IOMMU_POLICY_TRUST_UNTRUSTED, 0, 0);
+	pci_reprobe(bdf);
+	ASSERT_STREQ(pci_group_type(bdf), "DMA");
+	ASSERT_RECORD(bdf, "dev_trust", IOMMU_POLICY_TRUST_UNTRUSTED, "applied");
+
+	/* gone: the next re-evaluation is the kernel's again */
+	detach(link);
+	pci_reprobe(bdf);
+	ASSERT_STREQ(pci_group_type(bdf), "DMA-FQ");
+	test_policy__destroy(skel);
+}
+
+#define VFIO_DEVICE_BIND_IOMMUFD _IO(';', 100 + 18)
+
+struct vfio_bind {
+	unsigned int argsz, flags;
+	int iommufd;
+	unsigned int out_devid;
+};
+
+static void pci_set_driver(const char *bdf, const char *drv)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), PCI_DEVS "%s/driver/unbind", bdf);
+	write_file(path, bdf);
+	snprintf(path, sizeof(path), PCI_DEVS "%s/driver_override", bdf);
+	ASSERT_EQ(write_file(path, drv ? drv : "\n"), 0);
+	if (drv)
+		ASSERT_EQ(write_file("/sys/bus/pci/drivers_probe", bdf), 0);
+}
+
+/* Bind @bdf to vfio-pci and claim it for user space through iommufd */
+static int vfio_claim(const char *bdf)
+{
+	char path[256], name[64] = "";
+	struct vfio_bind bind = { .argsz = sizeof(bind) };
+	struct dirent *de;
+	int devfd, ret;
+	DIR *d;
+
+	snprintf(path, sizeof(path), PCI_DEVS "%s/vfio-dev", bdf);
+	d = opendir(path);
+	while (d && (de = readdir(d)))
+		if (!strncmp(de->d_name, "vfio", 4))
+			snprintf(name, sizeof(name), "%s", de->d_name);
+	if (d)
+		closedir(d);
+	if (!name[0])
+		__FAIL("%s has no VFIO cdev (vfio-pci not bound?)", bdf);
+	snprintf(path, sizeof(path), "/dev/vfio/devices/%s", name);
+	devfd = open(path, O_RDWR);
+	ASSERT_GE(devfd, 0);
+	bind.iommufd = open("/dev/iommu", O_RDWR);
+	ASSERT_GE(bind.iommufd, 0);
+	ret = ioctl(devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind) ? -errno : 0;
+	close(devfd);
+	close(bind.iommufd);
+	return ret;
+}
+
+TEST_TIMEOUT(rmrr_user_claim_needs_policy_and_optin, 180)
+{
+	struct test_policy *skel;
+	struct bpf_link *link;
+	char bdf[32];
+	int ret;
+
+	if (!find_edu(true, bdf, sizeof(bdf)))
+		SKIP("no edu device with an RMRR: boot the 'policy' profile");
+	pci_set_driver(bdf, "vfio-pci");
+
+	/* firmware's 1:1 map wins without a policy */
+	ASSERT_EQ(vfio_claim(bdf), -EINVAL);
+
+	skel = policy(&link, 0, 0, IOMMU_POLICY_RESV_RELAX, 0, 0);
+	set_dev_all(skel, bdf, 0, 0, IOMMU_POLICY_RESV_RELAX);
+	ret = vfio_claim(bdf);
+	ASSERT_EQ(skel->bss->seen_resv_reason, IOMMU_POLICY_RESV_OWNER_CLAIM);
+	if (allow_loosen()) {
+		ASSERT_EQ(ret, 0);
+		ASSERT_RECORD(bdf, "resv_direct", IOMMU_POLICY_RESV_RELAX, "applied");
+	} else {
+		ASSERT_EQ(ret, -EINVAL);
+		ASSERT_RECORD(bdf, "resv_direct", IOMMU_POLICY_RESV_KEEP, "no_optin");
+	}
+	detach(link);
+	pci_set_driver(bdf, NULL);
+	test_policy__destroy(skel);
+}
+
+/* --- lockdown: keep last, it cannot be undone --------------------------- */
+
+TEST(lockdown_refuses_loosening)
+{
+	struct test_policy *skel;
+	struct bpf_link *link;
+	char buf[128];
+
+	if (read_file("/sys/kernel/security/lockdown", buf, sizeof(buf)))
+		SKIP("no securityfs lockdown file: kernel without lockdown LSM");
+	if (!allow_loosen())
+		SKIP("booted without iommu_policy.allow_loosen=1: nothing to refuse");
+	ASSERT_STREQ(pol("allow_loosen"), "applied");
+
+	skel = policy(&link, 0, IOMMU_POLICY_DMA_STRICT, 0, 0, 0);
+	/* the mock's debugfs control file is closed under lockdown */
+	MOCK_OK("add pt-l0 untrusted");
+	ASSERT_STREQ(group_type("pt-l0"), "DMA");
+	ASSERT_EQ(write_file("/sys/kernel/security/lockdown", "integrity"), 0);
+	ASSERT_STREQ(pol("allow_loosen"), "lockdown");
+
+	skel->bss->def.dma = IOMMU_POLICY_DMA_IDENTITY;
+	ASSERT_EQ(set_group_type("pt-l0", "auto"), 0);
+	ASSERT_STREQ(group_type("pt-l0"), "DMA");
+	ASSERT_RECORD("pt-l0", "dma_mode", IOMMU_POLICY_DMA_STRICT, "lockdown");
+	/* tightening still works */
+	skel->bss->def.dma = IOMMU_POLICY_DMA_STRICT;
+	ASSERT_EQ(set_group_type("pt-l0", "auto"), 0);
+	ASSERT_RECORD("pt-l0", "dma_mode", IOMMU_POLICY_DMA_STRICT, "applied");
+	detach(link);
+	test_policy__destroy(skel);
+}
+
+__attribute__((constructor(101))) static void setup(void)
+{
+	libbpf_set_print(libbpf_print);
+}
