@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * iommuctl trace events: attach/detach, default-domain decisions, DMA
- * ownership, PASID and I/O page faults, one ring-buffer record each.
+ * ownership, PASID, I/O page faults and BPF policy decisions, one
+ * ring-buffer record each.
  * These events are rare (control path), so every one is sent to user space.
  */
 #include "vmlinux.h"
@@ -139,6 +140,24 @@ int BPF_PROG(kind##_io_page_fault, struct device *dev,			\
 		return 0;						\
 	e->iova = iova;							\
 	e->flags = flags;						\
+	bpf_ringbuf_submit(e, 0);					\
+	return 0;							\
+}									\
+									\
+SEC(#kind "/policy_decision")						\
+int BPF_PROG(kind##_policy_decision, unsigned int hook,		\
+	     struct device *dev, int proposed, int verdict, int applied,	\
+	     unsigned int reason)					\
+{									\
+	struct ev_record *e = ev_new(EV_POLICY_DECISION, dev);		\
+									\
+	if (!e)								\
+		return 0;						\
+	e->hook = hook;							\
+	e->proposed = proposed;						\
+	e->verdict = verdict;						\
+	e->applied = applied;						\
+	e->reason = reason;						\
 	bpf_ringbuf_submit(e, 0);					\
 	return 0;							\
 }

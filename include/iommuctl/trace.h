@@ -74,6 +74,7 @@ enum ev_kind {
 	EV_DEFAULT_DOMAIN,	/* iommu:default_domain */
 	EV_DMA_OWNER,		/* iommu:dma_owner */
 	EV_IO_PAGE_FAULT,	/* iommu:io_page_fault */
+	EV_POLICY_DECISION,	/* iommu:policy_decision */
 	EV_NR_KINDS,
 };
 
@@ -89,7 +90,8 @@ struct ev_record {
 	__u32 claim, owner_cnt;		/* dma_owner */
 	__u64 iova;			/* io_page_fault */
 	__s32 flags;			/* io_page_fault */
-	__u32 pad;
+	__u32 hook, reason;		/* policy_decision: enum iommu_policy_* */
+	__s32 proposed, verdict, applied;	/* policy_decision: the hook's enum */
 	char dev[DEV_NAME_LEN];
 };
 

@@ -15,13 +15,19 @@ export KBUILD_BUILD_TIMESTAMP="@0" KBUILD_BUILD_USER=iommu-bpf KBUILD_BUILD_HOST
 wt=$BUILD/linux-check
 git -C "$LINUX" worktree remove --force "$wt" 2>/dev/null || rm -rf "$wt"
 git -C "$LINUX" worktree prune
-git -C "$LINUX" worktree add -q --detach "$wt" base
+# The config is made at the top of the series, where every option a
+# fragment names exists; each step starts from it, and olddefconfig drops
+# what that step does not have yet.
+git -C "$LINUX" worktree add -q --detach "$wt" HEAD
 LINUX=$wt "$TOP/kernel/scripts/make-config.sh"
+cp "$wt/.config" "$BUILD/check.config"
 
 fail=0
 for c in $(git -C "$LINUX" rev-list --reverse base..HEAD); do
 	subj=$(git -C "$LINUX" log -1 --format=%s "$c")
 	git -C "$wt" checkout -q "$c"
+	cp "$BUILD/check.config" "$wt/.config"
+	make -C "$wt" -s olddefconfig
 	if make -C "$wt" -s -j"$JOBS" CC="ccache gcc" HOSTCC="ccache gcc" bzImage \
 		> "$BUILD/check-build.log" 2>&1; then
 		echo "ok - builds: $subj"

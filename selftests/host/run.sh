@@ -73,7 +73,7 @@ t "Python test code parses" /usr/bin/python3 -c \
 	"$TOP"/selftests/host/*.py
 shell_scripts_parse() {
 	local s bad=0
-	for s in "$TOP"/kernel/scripts/*.sh "$TOP"/selftests/*.sh \
+	for s in "$TOP"/kernel/scripts/*.sh "$TOP"/selftests/*.sh "$TOP"/selftests/vm/acpi/*.sh \
 		"$TOP"/selftests/host/*.sh "$TOP"/tools/*.sh "$TOP"/.ci/run; do
 		bash -n "$s" || bad=1
 	done
@@ -82,9 +82,11 @@ shell_scripts_parse() {
 t "shell scripts parse (bash -n)" shell_scripts_parse
 /usr/bin/python3 "$TOP/selftests/host/test_tracefs_parse.py" || true
 t "every new event has a golden format" golden_covers_new_events
-if [ -x "$TOP/build/iommuctl/test_histo" ]; then
-	"$TOP/build/iommuctl/test_histo" || true	# failures are 'not ok' lines
-else
-	echo "not ok - host: iommuctl unit tests are built (make tools)"
-fi
+for unit in test_histo test_rules; do
+	if [ -x "$TOP/build/iommuctl/$unit" ]; then
+		"$TOP/build/iommuctl/$unit" || true	# failures are 'not ok' lines
+	else
+		echo "not ok - host: iommuctl unit tests are built: $unit (make tools)"
+	fi
+done
 /usr/bin/python3 "$TOP/selftests/host/test_iommuctl_cli.py" || true

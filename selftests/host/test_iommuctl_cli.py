@@ -1,6 +1,8 @@
 #!/usr/bin/python3
 """iommuctl's command line on the host: usage errors exit 2 with a message,
-help has examples, and `devices -j` reads a fixture sysfs tree correctly."""
+help has examples, `devices -j` reads a fixture sysfs tree correctly, rules
+files are checked (exit 2, FILE:LINE: messages) before anything is loaded,
+and `policy show` / `policy explain` read a fixture sysfs and debugfs."""
 
 import json
 import os
@@ -69,6 +71,140 @@ def fixture(root):
                f"{grp}/devices/0000:00:03.0")
 
 
+def policy_fixture(root):
+    """The BPF policy's sysfs and debugfs files, a policy attached (seq 3)
+    that decided for the fixture's device."""
+    pol = f"{root}/sys/kernel/iommu_policy"
+    attrs = {"state": "enabled", "name": "table", "enable_seq": "3",
+             "allow_loosen": "no_optin", "nr_decisions": "5", "nr_dev_trust": "2",
+             "nr_dma_mode": "2", "nr_resv_direct": "0", "nr_pasid_attach": "0",
+             "nr_dma_owner": "1", "nr_clamped": "1", "nr_invalid": "0", "nr_errors": "0",
+             "last_exit_kind": "replaced", "last_exit_reason": "replaced by another policy",
+             "last_exit_msg": 'policy "old" replaced by "table"', "last_exit_hook": "",
+             "last_exit_device": ""}
+    for k, v in attrs.items():
+        write(f"{pol}/{k}", v + "\n")
+    write(f"{root}/sys/kernel/debug/iommu_policy/verdicts",
+          "0000:00:03.0 dev_trust kernel proposed=2 verdict=1 applied=2 reason=no_optin seq=3\n"
+          "0000:00:03.0 dma_mode policy proposed=2 verdict=3 applied=3 reason=applied seq=3\n"
+          "0000:00:03.0 dma_owner kernel proposed=1 verdict=0 applied=1 reason=default seq=2\n"
+          "0000:00:04.0 dma_mode policy proposed=2 verdict=3 applied=3 reason=applied seq=3\n")
+
+
+# Each kind of malformed rules line and what iommuctl must say about it
+BAD_RULES = [
+    ("unknown match", "vendor=8086 dma_mode strict\n",
+     "1: unknown match 'vendor=8086' (expected dev=NAME, pci=VVVV:DDDD, pci=VVVV:* or *)"),
+    ("bad PCI id", "# ok so far\npci=8086 dma_mode strict\n",
+     "2: bad PCI id '8086' (expected pci=VVVV:DDDD or pci=VVVV:*, 4 hex digits each, "
+     "e.g. pci=8086:1533)"),
+    ("long device name", "dev=" + "x" * 40 + " trust untrusted\n",
+     "1: device name '" + "x" * 40 + "' is too long (expected at most 31 characters)"),
+    ("missing hook", "*\n",
+     "1: missing hook after '*' (expected trust, dma_mode, resv_direct, pasid or dma_owner)"),
+    ("unknown hook", "* mode strict\n",
+     "1: unknown hook 'mode' (expected trust, dma_mode, resv_direct, pasid or dma_owner)"),
+    ("missing verdict", "* pasid\n",
+     "1: missing verdict after 'pasid' (expected default, allow, deny, phys or iova)"),
+    ("wrong verdict", "* dma_owner strict\n",
+     "1: 'strict' is not a dma_owner verdict (expected default, allow or deny)"),
+    ("trailing words", "* dma_mode strict please\n",
+     "1: unexpected 'please' after the verdict (expected one rule per line: "
+     "MATCH HOOK VERDICT)"),
+    ("duplicate", "dev=a dma_mode strict\n\ndev=a dma_mode lazy\n",
+     "3: dev=a dma_mode is already set on line 1 (expected one verdict per match and hook)"),
+]
+
+
+def policy_cli(tmp):
+    good = f"{tmp}/good.rules"
+    write(good, "# the table\n* dma_owner deny\ndev=m1 dma_mode strict  # m1\n"
+          "pci=8086:10D3 trust untrusted\n")
+    r = run("policy", "load", "-c", "-r", good)
+    t("policy load -c prints the table in lookup order",
+      r.returncode == 0 and r.stdout == "dev=m1 dma_mode strict\npci=8086:10d3 trust untrusted\n"
+      "* dma_owner deny\n", f"exit {r.returncode}: {r.stdout!r} {r.stderr}")
+    for name, text, msg in BAD_RULES:
+        path = f"{tmp}/bad.rules"
+        write(path, text)
+        for cmd in ("load", "replace"):
+            r = run("policy", cmd, "-r", path)
+            want = f"{path}:{msg}\n"
+            t(f"policy {cmd} -r: {name} exits 2 with FILE:LINE: and what was expected",
+              r.returncode == 2 and r.stderr == want,
+              f"exit {r.returncode}\ngot:  {r.stderr!r}\nwant: {want!r}")
+    r = run("policy", "load", "-r", f"{tmp}/missing.rules")
+    t("policy load -r of a missing file exits 2",
+      r.returncode == 2 and "missing.rules: cannot read the rules file" in r.stderr, r.stderr)
+    usage_error("policy without a command", ["policy"], "Usage: iommuctl policy")
+    usage_error("policy load without rules or object", ["policy", "load"],
+                "want either -r RULES")
+    usage_error("policy load with rules and object", ["policy", "load", "-r", good, "x.bpf.o"],
+                "want either -r RULES")
+    usage_error("policy load -c without rules", ["policy", "load", "-c", "x.bpf.o"],
+                "needs -r RULES")
+    usage_error("policy name", ["policy", "load", "-r", good, "-n", "my-policy"],
+                "invalid policy name 'my-policy'")
+    usage_error("policy unload argument", ["policy", "unload", "x"], "unexpected argument")
+
+
+def policy_fixture_cli(root):
+    r = run("policy", "show", "-j", "--sysfs-root", root)
+    try:
+        show = json.loads(r.stdout)
+    except ValueError as e:
+        t("policy show -j is JSON", False, f"{e}: {r.stdout} {r.stderr}")
+        return
+    want = {"state": "enabled", "name": "table", "enable_seq": 3, "allow_loosen": "no_optin",
+            "counters": {"decisions": 5, "dev_trust": 2, "dma_mode": 2, "resv_direct": 0,
+                         "pasid_attach": 0, "dma_owner": 1, "clamped": 1, "invalid": 0,
+                         "errors": 0},
+            "last_exit": {"kind": "replaced", "reason": "replaced by another policy",
+                          "msg": 'policy "old" replaced by "table"', "hook": None,
+                          "device": None}}
+    for k, v in want.items():
+        t(f"policy show -j {k}", show.get(k) == v, f"got {show.get(k)!r}, want {v!r}")
+    r = run("policy", "explain", "-j", "--sysfs-root", root)
+    try:
+        ex = json.loads(r.stdout)
+    except ValueError as e:
+        t("policy explain -j is JSON", False, f"{e}: {r.stdout} {r.stderr}")
+        return
+    t("policy explain -j: the policy", ex.get("policy") == {
+        "state": "enabled", "name": "table", "enable_seq": 3}, ex.get("policy"))
+    devs = ex.get("devices", [])
+    t("policy explain -j: devices behind an IOMMU only",
+      [d["device"] for d in devs] == ["0000:00:03.0"], devs)
+    d = devs[0] if devs else {}
+    dec = d.get("decisions", {})
+    t("policy explain -j: group, type, trust",
+      d.get("group") == 7 and d.get("domain_type") == "DMA-FQ" and d.get("trusted") is False
+      and d.get("trust_by") == "kernel", d)
+    t("policy explain -j: an applied verdict", dec.get("dma_mode") == {
+        "by": "policy", "proposed": "lazy", "verdict": "strict", "applied": "strict",
+        "reason": "applied", "seq": 3, "current": True,
+        "text": "policy said strict, applied strict (applied; the kernel proposed lazy)"},
+      dec.get("dma_mode"))
+    t("policy explain -j: a clamped verdict",
+      dec.get("dev_trust", {}).get("text") == "policy said trusted, clamped to untrusted "
+      "(no_optin: loosening needs iommu_policy.allow_loosen=1 on the kernel command line)",
+      dec.get("dev_trust"))
+    t("policy explain -j: an earlier policy's decision",
+      dec.get("dma_owner", {}).get("current") is False and
+      dec.get("dma_owner", {}).get("by") == "kernel", dec.get("dma_owner"))
+    r = run("policy", "explain", "--sysfs-root", root, "0000:00:03.0")
+    t("policy explain (text)", r.returncode == 0 and
+      "0000:00:03.0: group 7, DMA-FQ, untrusted" in r.stdout and
+      "dma_mode      policy said strict, applied strict" in r.stdout and
+      "[enable_seq 2, an earlier policy]" in r.stdout, r.stdout + r.stderr)
+    usage_error("policy explain of an unknown device",
+                ["policy", "explain", "--sysfs-root", root, "0000:99:00.0"],
+                "no device '0000:99:00.0' behind an IOMMU")
+    r = run("policy", "show", "--sysfs-root", root + "/nonexistent")
+    t("policy show without the kernel's policy says what is missing",
+      r.returncode == 1 and "CONFIG_IOMMU_BPF_POLICY" in r.stderr, r.stderr)
+
+
 def main():
     if not os.access(IOMMUCTL, os.X_OK):
         t("binary built", False, f"{IOMMUCTL} missing: make tools")
@@ -85,7 +221,9 @@ def main():
     usage_error("bad count", ["trace", "latency", "1", "x"], "invalid count")
     usage_error("too many positionals", ["trace", "flush", "1", "2", "3"], "unexpected argument")
     usage_error("bad events count", ["trace", "events", "-c", "0"], "invalid count")
-    for cmd in (["devices"], ["trace", "latency"], ["trace", "flush"], ["trace", "events"]):
+    for cmd in (["devices"], ["trace", "latency"], ["trace", "flush"], ["trace", "events"],
+                ["policy", "load"], ["policy", "replace"], ["policy", "unload"],
+                ["policy", "show"], ["policy", "explain"]):
         r = run(*cmd, "--help")
         t(f"{' '.join(cmd)} --help has examples",
           r.returncode == 0 and "EXAMPLES" in r.stdout, r.stdout + r.stderr)
@@ -116,6 +254,10 @@ def main():
         r = run("devices", "--sysfs-root", root + "/nonexistent")
         t("devices without IOMMU groups fails with a hint",
           r.returncode == 1 and "is an IOMMU enabled" in r.stderr, r.stderr)
+        policy_fixture(root)
+        policy_fixture_cli(root)
+    with tempfile.TemporaryDirectory() as tmp:
+        policy_cli(tmp)
     return 1 if fails else 0
 
 

@@ -32,12 +32,18 @@ static void usage(FILE *f)
 "                   reserved regions, PASID, IOMMU\n"
 "  trace latency    DMA and domain map/unmap latency histograms\n"
 "  trace flush      IOTLB flushes per domain, and lazy mode's exposure window\n"
-"  trace events     attach/detach, default-domain, DMA ownership, PASID and\n"
-"                   I/O page fault events as they happen\n"
+"  trace events     attach/detach, default-domain, DMA ownership, PASID,\n"
+"                   I/O page fault and policy decision events as they happen\n"
+"  policy load      attach a BPF IOMMU policy (rules file or BPF object), pinned\n"
+"  policy replace   swap the attached policy for another, atomically\n"
+"  policy unload    detach the pinned policy\n"
+"  policy show      the policy's state, decision counters and last exit\n"
+"  policy explain   per device: group, trust, what each policy hook decided\n"
 "  help             this text\n"
 "\n"
 "'iommuctl COMMAND --help' describes a command, with examples.\n"
-"Exit status: 0 success, 1 failure, 2 bad usage or unknown device.\n");
+"Exit status: 0 success, 1 failure, 2 bad usage, bad input (rules, objects)\n"
+"or unknown device.\n");
 }
 
 int main(int argc, char **argv)
@@ -58,6 +64,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "trace"))
 		return cmd_trace(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "policy"))
+		return cmd_policy(argc - 1, argv + 1);
 	fprintf(stderr, "iommuctl: unknown command '%s'\n\n", argv[1]);
 	usage(stderr);
 	return EXIT_USAGE;
@@ -155,6 +163,18 @@ static bool tracefs_has(const char *event)
 		return true;
 	snprintf(path, sizeof(path), "/sys/kernel/debug/tracing/events/iommu/%s", event);
 	return !access(path, F_OK);
+}
+
+bool trace_event_exists(const char *event)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	char name[128];
+	bool found;
+
+	snprintf(name, sizeof(name), "btf_trace_%s", event);
+	found = vmlinux && btf__find_by_name_kind(vmlinux, name, BTF_KIND_TYPEDEF) >= 0;
+	btf__free(vmlinux);
+	return found || tracefs_has(event);
 }
 
 static bool dir_has_entries(const char *path)

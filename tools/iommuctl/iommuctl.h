@@ -16,6 +16,7 @@ int cmd_trace(int argc, char **argv);
 int cmd_trace_latency(int argc, char **argv);
 int cmd_trace_flush(int argc, char **argv);
 int cmd_trace_events(int argc, char **argv);
+int cmd_policy(int argc, char **argv);
 
 /* Attach mode and environment checks shared by the trace commands. */
 struct trace_env {
@@ -33,6 +34,8 @@ int trace_env_check(struct trace_env *env, const char *const *events,
  * the verifier log for load errors. */
 void trace_libbpf_setup(bool verbose);
 void trace_report_load_error(const char *what, int err);
+/* Does the kernel have this iommu tracepoint (BTF or tracefs)? */
+bool trace_event_exists(const char *event);
 void trace_handle_signals(void);
 /* Pick the tp_btf or raw_tp copy of each program in obj. */
 void trace_select_programs(struct bpf_object *obj, bool raw_tp);

@@ -2,7 +2,8 @@
 /*
  * iommuctl trace events: a stream of IOMMU control-path events, one line
  * each (NDJSON with -j): attach/detach, default-domain decisions, DMA
- * ownership, PASID attach/detach and I/O page faults.
+ * ownership, PASID attach/detach, I/O page faults and the decisions of a
+ * BPF IOMMU policy (on kernels that have the policy_decision event).
  */
 #include <argp.h>
 #include <errno.h>
@@ -13,6 +14,7 @@
 #include <bpf/bpf.h>
 #include "iommuctl.h"
 #include "json.h"
+#include "policy_rules.h"
 #include "iommuctl/trace.h"
 #include "events.skel.h"
 
@@ -24,6 +26,7 @@ static const char *const kind_names[EV_NR_KINDS] = {
 	[EV_DEFAULT_DOMAIN] = "default_domain",
 	[EV_DMA_OWNER] = "dma_owner",
 	[EV_IO_PAGE_FAULT] = "io_page_fault",
+	[EV_POLICY_DECISION] = "policy_decision",
 };
 
 static struct {
@@ -40,9 +43,11 @@ static const char doc[] =
 "\n"
 "Events: attach_dev, detach_dev (a device changes domain or leaves the\n"
 "IOMMU), attach_pasid, detach_pasid, default_domain (a group's DMA mode was\n"
-"decided), dma_owner (VFIO/iommufd claimed or released a group) and\n"
-"io_page_fault.  Domain types: blocked, identity, unmanaged, DMA, DMA-FQ,\n"
-"sva, platform, nested; 'none' where there is no domain.\n"
+"decided), dma_owner (VFIO/iommufd claimed or released a group),\n"
+"io_page_fault and policy_decision (a BPF IOMMU policy hook decided: what\n"
+"the kernel proposed, the policy said and was applied, and why).  Domain\n"
+"types: blocked, identity, unmanaged, DMA, DMA-FQ, sva, platform, nested;\n"
+"'none' where there is no domain.\n"
 "\n"
 "EXAMPLES:\n"
 "    iommuctl trace events                  # until Ctrl-C\n"
@@ -109,6 +114,17 @@ static const char *req_type(__u32 type, const char *zero)
 	return type ? domain_type(1, type) : zero;
 }
 
+/* A verdict of the hook's enum by name; its number if out of range */
+static const char *verdict_name(const struct ev_record *e, int v, char *buf, size_t len)
+{
+	const char *name = policy_verdict_name(e->hook, v);
+
+	if (name)
+		return name;
+	snprintf(buf, len, "%d", v);
+	return buf;
+}
+
 static void print_json(const struct ev_record *e)
 {
 	struct json j;
@@ -152,6 +168,24 @@ static void print_json(const struct ev_record *e)
 		json_u64(&j, "iova", e->iova);
 		json_i64(&j, "flags", e->flags);
 		break;
+	case EV_POLICY_DECISION: {
+		const char *hook = policy_hook_name(e->hook);
+		const char *reason = policy_reason_name(e->reason);
+		char num[16];
+
+		if (hook)
+			json_str(&j, "hook", hook);
+		else
+			json_u64(&j, "hook", e->hook);
+		json_str(&j, "proposed", verdict_name(e, e->proposed, num, sizeof(num)));
+		json_str(&j, "verdict", verdict_name(e, e->verdict, num, sizeof(num)));
+		json_str(&j, "applied", verdict_name(e, e->applied, num, sizeof(num)));
+		if (reason)
+			json_str(&j, "reason", reason);
+		else
+			json_u64(&j, "reason", e->reason);
+		break;
+	}
 	}
 	json_end_object(&j);
 	json_line(&j);
@@ -164,7 +198,7 @@ static void print_text(const struct ev_record *e)
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	strftime(when, sizeof(when), "%H:%M:%S", localtime(&now.tv_sec));
-	printf("%s.%03ld %-14s %-16s ", when, now.tv_nsec / 1000000, kind_names[e->kind],
+	printf("%s.%03ld %-15s %-16s ", when, now.tv_nsec / 1000000, kind_names[e->kind],
 	       e->dev[0] ? e->dev : "-");
 	switch (e->kind) {
 	case EV_ATTACH_DEV:
@@ -190,8 +224,16 @@ static void print_text(const struct ev_record *e)
 	case EV_IO_PAGE_FAULT:
 		printf("iova 0x%llx flags 0x%x", (unsigned long long)e->iova, e->flags);
 		break;
+	case EV_POLICY_DECISION: {
+		char text[256];
+
+		policy_describe(text, sizeof(text), e->hook, e->proposed, e->verdict,
+				e->applied, e->reason);
+		printf("%s: %s", policy_hook_name(e->hook) ?: "?", text);
+		break;
 	}
-	if (e->kind != EV_IO_PAGE_FAULT && e->ret)
+	}
+	if (e->kind != EV_IO_PAGE_FAULT && e->kind != EV_POLICY_DECISION && e->ret)
 		printf(" ret %d (%s)", e->ret, strerror(-e->ret));
 	printf("\n");
 	fflush(stdout);
@@ -217,11 +259,13 @@ static int on_event(void *ctx, void *data, size_t len)
 int cmd_trace_events(int argc, char **argv)
 {
 	static const struct argp argp = { opts, parse_arg, NULL, doc };
-	static const char *const events[] = {
+	/* policy_decision last: kernels without the BPF policy lack it */
+	static const char *events[] = {
 		"attach_dev", "detach_dev", "attach_pasid", "detach_pasid",
-		"default_domain", "dma_owner", "io_page_fault", NULL
+		"default_domain", "dma_owner", "io_page_fault", "policy_decision", NULL
 	};
 	struct trace_env tenv = {};
+	bool policy;
 	struct ring_buffer *rb = NULL;
 	struct events_bpf *skel;
 	int err;
@@ -231,6 +275,9 @@ int cmd_trace_events(int argc, char **argv)
 	if (check_device_arg(env.dev))
 		return EXIT_USAGE;
 	trace_libbpf_setup(env.verbose);
+	policy = trace_event_exists("policy_decision");
+	if (!policy)
+		events[7] = NULL;
 	err = trace_env_check(&tenv, events, false);
 	if (err)
 		return err;
@@ -241,6 +288,10 @@ int cmd_trace_events(int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 	trace_select_programs(skel->obj, tenv.use_raw_tp);
+	if (!policy) {
+		bpf_program__set_autoload(skel->progs.tp_btf_policy_decision, false);
+		bpf_program__set_autoload(skel->progs.raw_tp_policy_decision, false);
+	}
 	err = events_bpf__load(skel);
 	if (err) {
 		trace_report_load_error("events", err);

@@ -4,19 +4,9 @@
  * each hook for devices named "pt-*" (or per device, in per_dev) through
  * global variables, and reads back what each hook saw.
  */
-#include "vmlinux.h"
-#include <bpf/bpf_helpers.h>
-#include <bpf/bpf_tracing.h>
+#include "iommu_policy.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
-
-extern s32 bpf_iommu_dev_name(struct device *dev, char *buf, u32 buf__sz) __ksym;
-extern u32 bpf_iommu_dev_fw_flags(struct device *dev) __ksym;
-extern bool bpf_iommu_dev_is_pci(struct device *dev) __ksym;
-extern s64 bpf_iommu_pci_ids(struct device *dev) __ksym;
-extern s32 bpf_iommu_dev_resv_regions(struct device *dev, u32 type) __ksym;
-extern s32 bpf_iommu_dev_max_pasids(struct device *dev) __ksym;
-extern s32 bpf_iommu_dev_iommu_name(struct device *dev, char *buf, u32 buf__sz) __ksym;
 
 #include "test_policy.h"
 

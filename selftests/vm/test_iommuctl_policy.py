@@ -1,0 +1,370 @@
+"""iommuctl policy against the kernel's own account of the BPF attach policy:
+sysfs (/sys/kernel/iommu_policy), debugfs (iommu_policy/verdicts), the
+groups' domain types and an ftrace instance on iommu:policy_decision.
+
+Devices come from the mock IOMMU test driver (debugfs iommu_policy_mock/ctl):
+platform devices with their own IOMMU group, probed when added, so every add
+asks the attached policy.  Each test unloads the policy and deletes its mock
+devices whatever happens."""
+
+import json
+import os
+import signal
+import subprocess
+import tempfile
+import time
+
+from iommutest.background import IOMMUCTL, TOP
+from iommutest.background import iommuctl as start_iommuctl
+from iommutest.tap import check
+from iommutest.tracefs import Trace
+
+SYSFS = "/sys/kernel/iommu_policy"
+DEBUGFS = "/sys/kernel/debug"
+MOCK_CTL = f"{DEBUGFS}/iommu_policy_mock/ctl"
+VERDICTS = f"{DEBUGFS}/iommu_policy/verdicts"
+PIN = "/sys/fs/bpf/iommu_policy"
+EXAMPLE = os.path.join(TOP, "build", "iommuctl", "policy", "untrusted_strict.bpf.o")
+COUNTERS = ["decisions", "dev_trust", "dma_mode", "resv_direct", "pasid_attach",
+            "dma_owner", "clamped", "invalid", "errors"]
+# What each proposed dma_mode makes of a group (enum iommu_policy_dma_mode)
+DMA_TYPE = {"identity": "identity", "lazy": "DMA-FQ", "strict": "DMA"}
+# ftrace prints verdicts as numbers: the names of <linux/iommu_policy.h>
+VERDICT_NAMES = {
+    "dev_trust": ["default", "trusted", "untrusted"],
+    "dma_mode": ["default", "identity", "lazy", "strict"],
+    "resv_direct": ["default", "keep", "relax"],
+    "pasid_attach": ["default", "allow", "deny", "phys", "iova"],
+    "dma_owner": ["default", "allow", "deny"],
+}
+
+
+def iommuctl(*args, timeout=120):
+    return subprocess.run([IOMMUCTL, *args], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def sysfs(attr):
+    with open(f"{SYSFS}/{attr}") as f:
+        return f.read().strip()
+
+
+def mount_debugfs():
+    if not os.path.exists(MOCK_CTL):
+        subprocess.run(["mount", "-t", "debugfs", "none", DEBUGFS], check=False)
+    check(os.path.exists(MOCK_CTL), f"no {MOCK_CTL}: the kernel needs CONFIG_IOMMU_POLICY_MOCK")
+
+
+def group_type(dev):
+    group = os.path.basename(os.readlink(f"/sys/bus/platform/devices/{dev}/iommu_group"))
+    with open(f"/sys/kernel/iommu_groups/{group}/type") as f:
+        return int(group), f.read().strip()
+
+
+def rules_file(text):
+    f = tempfile.NamedTemporaryFile("w", prefix="policy-", suffix=".rules", delete=False)
+    f.write(text)
+    f.close()
+    return f.name
+
+
+def debugfs_verdicts(dev):
+    """{hook: {field: value}} for dev, straight from debugfs."""
+    out = {}
+    with open(VERDICTS) as f:
+        for line in f:
+            w = line.split()
+            if w and w[0] == dev:
+                rec = dict(kv.split("=", 1) for kv in w[3:])
+                rec["by"] = w[2]
+                out[w[1]] = rec
+    return out
+
+
+class Session:
+    """Mock devices and a pinned policy that go away whatever happens."""
+
+    def __init__(self):
+        mount_debugfs()
+        self.devs = []
+        self.files = []
+        check(sysfs("state") == "disabled",
+              f"a policy is already attached: {sysfs('name')} (state {sysfs('state')})")
+
+    def add(self, name, *opts):
+        with open(MOCK_CTL, "w") as f:
+            f.write(" ".join(("add", name) + opts))
+        self.devs.append(name)
+        return group_type(name)
+
+    def rules(self, text):
+        self.files.append(rules_file(text))
+        return self.files[-1]
+
+    def load(self, *args):
+        r = iommuctl("policy", "load", "-j", *args)
+        check(r.returncode == 0, f"policy load {' '.join(args)} exited {r.returncode}: "
+              f"{r.stderr}")
+        return json.loads(r.stdout)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        errors = []
+        if os.path.exists(PIN):
+            r = iommuctl("policy", "unload")
+            if r.returncode:
+                errors.append(f"unload: {r.stderr}")
+        for name in reversed(self.devs):
+            try:
+                with open(MOCK_CTL, "w") as f:
+                    f.write(f"del {name}")
+            except OSError as e:
+                errors.append(f"del {name}: {e}")
+        for path in self.files:
+            os.unlink(path)
+        if errors and exc[0] is None:
+            raise AssertionError("cleanup failed: " + "; ".join(errors))
+
+
+def explain(dev):
+    r = iommuctl("policy", "explain", "-j", dev)
+    check(r.returncode == 0, f"policy explain -j {dev} exited {r.returncode}: {r.stderr}")
+    devs = json.loads(r.stdout)["devices"]
+    check(len(devs) == 1 and devs[0]["device"] == dev, f"explain {dev}: {devs}")
+    return devs[0]
+
+
+def test_load_rules_apply():
+    """A dev= rule decides its device's DMA mode; explain says so, as debugfs does."""
+    with Session() as s:
+        out = s.load("-r", s.rules("# strict for m1 only\ndev=pm1 dma_mode strict\n"))
+        check(out["name"] == "table" and out["rules"] == 1 and out["pin"] == PIN,
+              f"load -j: {out}")
+        check(sysfs("state") == "enabled" and sysfs("name") == "table" and
+              out["enable_seq"] == int(sysfs("enable_seq")),
+              f"sysfs: {sysfs('state')} {sysfs('name')} seq {sysfs('enable_seq')}, "
+              f"iommuctl said {out}")
+        check(os.path.exists(PIN), f"{PIN} not pinned")
+        group, typ = s.add("pm1")
+        check(typ == "DMA", f"pm1 (rule: strict) got a {typ} domain")
+        _, other = s.add("pm0")
+
+        e = explain("pm1")
+        dm = e["decisions"].get("dma_mode")
+        check(e["group"] == group and e["domain_type"] == "DMA",
+              f"explain pm1: group {e['group']} {e['domain_type']}, sysfs {group} DMA")
+        check(dm and dm["by"] == "policy" and dm["verdict"] == "strict" and
+              dm["applied"] == "strict" and dm["reason"] == "applied" and dm["current"] and
+              dm["seq"] == out["enable_seq"],
+              f"explain pm1 dma_mode: {dm}")
+        truth = debugfs_verdicts("pm1")["dma_mode"]
+        check(VERDICT_NAMES["dma_mode"][int(truth["proposed"])] == dm["proposed"] and
+              truth["reason"] == dm["reason"] and int(truth["seq"]) == dm["seq"],
+              f"explain {dm} vs debugfs {truth}")
+
+        e0 = explain("pm0")
+        d0 = e0["decisions"].get("dma_mode")
+        check(d0 and d0["by"] == "kernel" and d0["verdict"] == "default" and
+              d0["reason"] == "default" and d0["applied"] == d0["proposed"],
+              f"explain pm0 (no rule) dma_mode: {d0}")
+        check(DMA_TYPE.get(d0["applied"]) == other == e0["domain_type"],
+              f"pm0: the kernel proposed {d0['applied']}, the group is {other}")
+        t = e0["decisions"].get("dev_trust")
+        check(t and t["verdict"] == "default" and e0["trusted"] and e0["trust_by"] == "kernel",
+              f"explain pm0 trust: {e0}")
+
+        r = iommuctl("policy", "explain")
+        check(r.returncode == 0 and "pm1: group" in r.stdout and
+              "policy said strict, applied strict (applied" in r.stdout,
+              f"explain (text): {r.stdout} {r.stderr}")
+
+
+def test_show_matches_sysfs():
+    with Session() as s:
+        s.load("-r", s.rules("* dma_mode strict\n"))
+        s.add("pm1")
+        s.add("pm2", "removable")
+        r = iommuctl("policy", "show", "-j")
+        check(r.returncode == 0, f"policy show -j: {r.stderr}")
+        show = json.loads(r.stdout)
+        want = {c: int(sysfs(f"nr_{c}")) for c in COUNTERS}
+        check(show["counters"] == want, f"show {show['counters']}, sysfs {want}")
+        check(want["dma_mode"] >= 2 and want["dev_trust"] >= 2, f"too few decisions: {want}")
+        check(show["state"] == "enabled" and show["name"] == "table" and
+              show["enable_seq"] == int(sysfs("enable_seq")) and show["pinned"] == PIN and
+              show["allow_loosen"] == sysfs("allow_loosen") and
+              show["last_exit"]["kind"] == sysfs("last_exit_kind"),
+              f"show -j {show}")
+        r = iommuctl("policy", "show")
+        check(r.returncode == 0 and "enabled" in r.stdout and
+              f"{want['decisions']}: dev_trust" in r.stdout, f"show: {r.stdout}")
+
+
+def test_replace_swaps_rules():
+    with Session() as s:
+        first = s.load("-r", s.rules("dev=pm1 dma_mode strict\n"))
+        r = iommuctl("policy", "replace", "-j", "-n", "table2",
+                     "-r", s.rules("dev=pm2 dma_mode identity\n"))
+        check(r.returncode == 0, f"policy replace exited {r.returncode}: {r.stderr}")
+        out = json.loads(r.stdout)
+        seq = int(sysfs("enable_seq"))
+        check(out["name"] == "table2" and out["replaced"] == "table" and
+              out["enable_seq"] == seq == first["enable_seq"] + 1,
+              f"replace -j {out}; sysfs enable_seq {seq}, before {first['enable_seq']}")
+        check(sysfs("state") == "enabled" and sysfs("name") == "table2" and
+              sysfs("last_exit_kind") == "replaced" and os.path.exists(PIN),
+              f"after replace: {sysfs('state')} {sysfs('name')} {sysfs('last_exit_kind')}")
+        _, t2 = s.add("pm2")
+        check(t2 == "identity", f"pm2 (new rule: identity) got {t2}")
+        # The old rules are gone: pm1 gets what the kernel proposes.
+        _, t1 = s.add("pm1")
+        d1 = explain("pm1")["decisions"]["dma_mode"]
+        check(d1["verdict"] == "default" and d1["seq"] == seq and
+              DMA_TYPE[d1["applied"]] == t1, f"pm1 after replace: {d1}, group {t1}")
+        d2 = explain("pm2")["decisions"]["dma_mode"]
+        check(d2["verdict"] == "identity" and d2["reason"] == "applied" and d2["seq"] == seq
+              and d2["current"], f"pm2 after replace: {d2}")
+
+
+def test_unload():
+    with Session() as s:
+        loaded = s.load("-r", s.rules("dev=pm1 dma_mode strict\n"))
+        s.add("pm1")
+        r = iommuctl("policy", "unload")
+        check(r.returncode == 0 and "policy 'table' detached" in r.stdout,
+              f"unload exited {r.returncode}: {r.stdout} {r.stderr}")
+        check(sysfs("state") == "disabled" and sysfs("last_exit_kind") == "unreg" and
+              sysfs("name") == "" and not os.path.exists(PIN),
+              f"after unload: {sysfs('state')} {sysfs('last_exit_kind')} pin "
+              f"{os.path.exists(PIN)}")
+        # Decisions stay, marked as an earlier policy's.
+        e = explain("pm1")
+        dm = e["decisions"]["dma_mode"]
+        check(dm["applied"] == "strict" and not dm["current"] and
+              dm["seq"] == loaded["enable_seq"], f"pm1 after unload: {dm}")
+        r = iommuctl("policy", "unload")
+        check(r.returncode == 1 and f"no policy is pinned at {PIN}" in r.stderr,
+              f"second unload: {r.returncode} {r.stderr}")
+
+
+def test_malformed_rules_load_nothing():
+    with Session() as s:
+        seq = sysfs("enable_seq")
+        bad = s.rules("dev=pm1 dma_mode strict\ndev=pm2 dma_mode trusted\n")
+        r = iommuctl("policy", "load", "-r", bad)
+        want = (f"{bad}:2: 'trusted' is not a dma_mode verdict (expected default, identity, "
+                "lazy or strict)\n")
+        check(r.returncode == 2 and r.stderr == want,
+              f"exit {r.returncode}, stderr {r.stderr!r}, want {want!r}")
+        check(sysfs("state") == "disabled" and sysfs("enable_seq") == seq and
+              not os.path.exists(PIN), "a malformed rules file attached something")
+
+        # Nor does it touch an attached policy.
+        s.load("-r", s.rules("dev=pm1 dma_mode strict\n"))
+        seq = sysfs("enable_seq")
+        r = iommuctl("policy", "replace", "-r", bad)
+        check(r.returncode == 2 and r.stderr == want, f"replace: {r.returncode} {r.stderr}")
+        check(sysfs("state") == "enabled" and sysfs("enable_seq") == seq and
+              sysfs("name") == "table", "a malformed replace changed the policy")
+
+
+def test_second_load_is_busy():
+    with Session() as s:
+        s.load("-r", s.rules("dev=pm1 dma_mode strict\n"))
+        seq = sysfs("enable_seq")
+        r = iommuctl("policy", "load", EXAMPLE)
+        check(r.returncode == 1 and "policy 'table' is already attached" in r.stderr and
+              "policy replace" in r.stderr and "policy unload" in r.stderr,
+              f"second load: {r.returncode} {r.stderr}")
+        check(sysfs("name") == "table" and sysfs("enable_seq") == seq,
+              "the second load changed the policy")
+
+
+def test_needs_cap_sys_admin():
+    """Root without CAP_SYS_ADMIN loads the programs, but the kernel refuses
+    to attach them: iommuctl says which capability is missing."""
+    with Session() as s:
+        if not os.path.ismount("/sys/fs/bpf"):
+            subprocess.run(["mount", "-t", "bpf", "bpf", "/sys/fs/bpf"], check=True)
+        rules = s.rules("dev=pm1 dma_mode strict\n")
+        r = subprocess.run(["setpriv", "--inh-caps=-sys_admin", "--bounding-set=-sys_admin",
+                            IOMMUCTL, "policy", "load", "-r", rules],
+                           capture_output=True, text=True, timeout=120)
+        check(r.returncode == 1 and "needs CAP_SYS_ADMIN" in r.stderr,
+              f"load without CAP_SYS_ADMIN: exit {r.returncode}: {r.stderr}")
+        check(sysfs("state") == "disabled" and not os.path.exists(PIN),
+              "a policy was attached without CAP_SYS_ADMIN")
+
+
+def test_example_object():
+    """untrusted_strict.bpf.o: removable devices untrusted and strict."""
+    with Session() as s:
+        out = s.load(EXAMPLE)
+        check(out["name"] == "untrusted_strict" and out["rules"] is None, f"load: {out}")
+        _, tu = s.add("pu1", "removable")
+        _, tt = s.add("pt1")
+        check(tu == "DMA", f"removable pu1 got {tu}, want strict (DMA)")
+        eu, et = explain("pu1"), explain("pt1")
+        check(not eu["trusted"] and eu["trust_by"] == "policy" and
+              eu["decisions"]["dev_trust"]["applied"] == "untrusted",
+              f"pu1: {eu}")
+        check(et["trusted"] and et["decisions"]["dma_mode"]["verdict"] == "default" and
+              DMA_TYPE[et["decisions"]["dma_mode"]["applied"]] == tt, f"pt1: {et}, {tt}")
+
+
+def test_events_show_decisions():
+    """trace events -j streams each policy_decision, as ftrace sees it."""
+    with Session() as s:
+        s.load("-r", s.rules("dev=pm3 dma_mode strict\n"))
+        truth_trace = Trace("policy_truth")
+        truth_trace.enable("policy_decision")
+        truth_trace.start()
+        tool = start_iommuctl("trace", "events", "-j")
+        try:
+            s.add("pm3")
+            time.sleep(0.5)             # let the ring buffer drain
+        finally:
+            truth_trace.stop()
+            tool.p.send_signal(signal.SIGINT)
+        out, _ = tool.wait()
+        truth = [r.f for r in truth_trace.records("policy_decision")]
+        truth_trace.close()
+        mine = [e for e in map(json.loads, out.splitlines())
+                if e["event"] == "policy_decision" and e["device"] == "pm3"]
+        dm = [e for e in mine if e["hook"] == "dma_mode"]
+        check(dm and dm[0]["verdict"] == "strict" and dm[0]["applied"] == "strict" and
+              dm[0]["reason"] == "applied", f"no dma_mode decision for pm3: {mine}")
+
+        def name(hook, v):
+            names = VERDICT_NAMES[hook]
+            return names[int(v)] if 0 <= int(v) < len(names) else v
+
+        want = sorted((f["hook"], name(f["hook"], f["proposed"]), name(f["hook"], f["verdict"]),
+                       name(f["hook"], f["applied"]), f["reason"])
+                      for f in truth if f["device"] == "pm3")
+        got = sorted((e["hook"], e["proposed"], e["verdict"], e["applied"], e["reason"])
+                     for e in mine)
+        check(got == want, f"iommuctl {got}, ftrace {want}")
+
+
+def tests(profile):
+    if profile == "stock":
+        return []
+    if not os.access(IOMMUCTL, os.X_OK):
+        def missing():
+            check(False, f"{IOMMUCTL} is not built (make tools)")
+        return [("iommuctl_policy_built", missing)]
+    order = [
+        test_load_rules_apply,
+        test_show_matches_sysfs,
+        test_replace_swaps_rules,
+        test_unload,
+        test_malformed_rules_load_nothing,
+        test_second_load_is_busy,
+        test_needs_cap_sys_admin,
+        test_example_object,
+        test_events_show_decisions,
+    ]
+    return [("iommuctl_policy_" + fn.__name__[len("test_"):], fn) for fn in order]

@@ -1,0 +1,1250 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * iommuctl policy: attach a BPF IOMMU attach policy (struct iommu_policy_ops)
+ * through a pinned BPF link, replace it atomically, detach it, show its state
+ * and explain, per device, what it decided.
+ *
+ * The kernel allows one policy at a time, attached only through a link and
+ * only with CAP_SYS_ADMIN.  The link is pinned (default
+ * /sys/fs/bpf/iommu_policy) so that the policy outlives iommuctl; the pin is
+ * how replace and unload find it again.  Everything shown comes from the
+ * kernel: /sys/kernel/iommu_policy/ and debugfs iommu_policy/verdicts.
+ */
+#include <argp.h>
+#include <dirent.h>
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include "iommuctl.h"
+#include "json.h"
+#include "policy_rules.h"
+#include "policy_table.skel.h"
+
+#define POLICY_SYSFS	"/sys/kernel/iommu_policy"
+#define POLICY_VERDICTS	"/sys/kernel/debug/iommu_policy/verdicts"
+#define DEFAULT_PIN	"/sys/fs/bpf/iommu_policy"
+#define BPFFS_DIR	"/sys/fs/bpf"
+/* BPF_F_LINK of <linux/bpf.h> 6.4+; the system's header may be older */
+#define MAP_F_LINK	(1U << 13)
+
+enum policy_cmd { CMD_LOAD, CMD_REPLACE, CMD_UNLOAD, CMD_SHOW, CMD_EXPLAIN };
+
+static struct {
+	enum policy_cmd cmd;
+	const char *rules, *name, *obj, *pin, *dev;
+	bool json, verbose, check;
+} opt = { .pin = DEFAULT_PIN };
+
+/* ------------------------------------------------------------ options */
+
+static const char load_doc[] =
+"Attach a BPF IOMMU policy and pin its link, so that it stays attached after\n"
+"iommuctl exits.\n"
+"\n"
+"USAGE: iommuctl policy load [-r RULES] [-n NAME] [-p PIN] [-j] [-v] [OBJ.bpf.o]\n"
+"\n"
+"With -r, the built-in table policy, its verdicts taken from the rules file\n"
+"RULES (one 'MATCH HOOK VERDICT' per line, see tools/iommuctl/README.md);\n"
+"malformed rules exit 2 and load nothing.  With OBJ, any BPF object with one\n"
+"struct iommu_policy_ops.  Only one policy can be attached: replace swaps it.\n"
+"\n"
+"EXAMPLES:\n"
+"    iommuctl policy load -r /etc/iommu-policy.rules\n"
+"    iommuctl policy load -c -r rules     # check the rules, print the table\n"
+"    iommuctl policy load build/iommuctl/policy/untrusted_strict.bpf.o\n";
+
+static const char replace_doc[] =
+"Replace the pinned policy atomically (BPF_LINK_UPDATE): no decision is made\n"
+"without a policy, none by both.\n"
+"\n"
+"USAGE: iommuctl policy replace [-r RULES | OBJ.bpf.o] [-n NAME] [-p PIN] [-j] [-v]\n"
+"\n"
+"EXAMPLES:\n"
+"    iommuctl policy replace -r /etc/iommu-policy.rules\n"
+"    iommuctl policy replace build/iommuctl/policy/untrusted_strict.bpf.o\n";
+
+static const char unload_doc[] =
+"Detach the pinned policy and remove its pin.  Decisions already made stay.\n"
+"\n"
+"USAGE: iommuctl policy unload [-p PIN]\n"
+"\n"
+"EXAMPLES:\n"
+"    iommuctl policy unload\n";
+
+static const char show_doc[] =
+"Show the policy's state, decision counters and how the last policy went.\n"
+"\n"
+"USAGE: iommuctl policy show [-j] [-p PIN]\n"
+"\n"
+"EXAMPLES:\n"
+"    iommuctl policy show\n"
+"    iommuctl policy show -j         # schema: tools/iommuctl/README.md\n";
+
+static const char explain_doc[] =
+"For each device behind an IOMMU (or DEV), its group, the group's domain\n"
+"type, its trust, and the last decision of each policy hook: what the\n"
+"kernel proposed, what the policy said, what was applied and why.\n"
+"\n"
+"USAGE: iommuctl policy explain [-j] [DEV]\n"
+"\n"
+"EXAMPLES:\n"
+"    iommuctl policy explain\n"
+"    iommuctl policy explain -j 0000:00:03.0\n";
+
+static const struct argp_option load_opts[] = {
+	{ "rules", 'r', "RULES", 0, "the table policy with these rules", 0 },
+	{ "name", 'n', "NAME", 0, "the policy's name (sysfs, logs); default: the object's", 0 },
+	{ "check", 'c', NULL, 0, "with -r: check the rules, print the table, load nothing", 0 },
+	{ "pin", 'p', "PIN", 0, "pin the link here (default " DEFAULT_PIN ")", 0 },
+	{ "json", 'j', NULL, 0, "JSON output", 0 },
+	{ "verbose", 'v', NULL, 0, "libbpf debug output; verifier log on load errors", 0 },
+	{},
+};
+
+static const struct argp_option unload_opts[] = {
+	{ "pin", 'p', "PIN", 0, "the pinned link (default " DEFAULT_PIN ")", 0 },
+	{},
+};
+
+static const struct argp_option show_opts[] = {
+	{ "json", 'j', NULL, 0, "JSON output", 0 },
+	{ "pin", 'p', "PIN", 0, "the pinned link (default " DEFAULT_PIN ")", 0 },
+	{ "sysfs-root", 'R', "DIR", OPTION_HIDDEN, "read sysfs below DIR (tests)", 0 },
+	{},
+};
+
+static const struct argp_option explain_opts[] = {
+	{ "json", 'j', NULL, 0, "JSON output", 0 },
+	{ "sysfs-root", 'R', "DIR", OPTION_HIDDEN, "read sysfs and debugfs below DIR (tests)", 0 },
+	{},
+};
+
+static error_t parse_arg(int key, char *arg, struct argp_state *state)
+{
+	switch (key) {
+	case 'r':
+		opt.rules = arg;
+		break;
+	case 'n':
+		opt.name = arg;
+		break;
+	case 'c':
+		opt.check = true;
+		break;
+	case 'p':
+		opt.pin = arg;
+		break;
+	case 'j':
+		opt.json = true;
+		break;
+	case 'v':
+		opt.verbose = true;
+		break;
+	case 'R':
+		sysfs_root = arg;
+		break;
+	case ARGP_KEY_ARG:
+		if ((opt.cmd == CMD_LOAD || opt.cmd == CMD_REPLACE) && !opt.obj)
+			opt.obj = arg;
+		else if (opt.cmd == CMD_EXPLAIN && !opt.dev)
+			opt.dev = arg;
+		else
+			argp_error(state, "unexpected argument '%s'", arg);
+		break;
+	case ARGP_KEY_END:
+		if (opt.cmd != CMD_LOAD && opt.cmd != CMD_REPLACE)
+			break;
+		if (!!opt.rules == !!opt.obj)
+			argp_error(state, "want either -r RULES (the table policy) or a BPF "
+				   "object OBJ.bpf.o");
+		if (opt.check && !opt.rules)
+			argp_error(state, "-c checks a rules file: it needs -r RULES");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ sysfs */
+
+/* One line of /sys/kernel/iommu_policy/ATTR, without its newline */
+static int policy_attr(const char *attr, char *buf, size_t len)
+{
+	char path[PATH_MAX];
+	FILE *f;
+
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), "%s%s/%s", sysfs_root, POLICY_SYSFS, attr);
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	if (!fgets(buf, len, f))
+		buf[0] = '\0';
+	fclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+static long long policy_attr_ll(const char *attr)
+{
+	char buf[32];
+
+	if (policy_attr(attr, buf, sizeof(buf)) || !buf[0])
+		return -1;
+	return strtoll(buf, NULL, 10);
+}
+
+/* "unreg (detached by user space): policy "table" detached" */
+static void last_exit_str(char *buf, size_t len)
+{
+	char kind[32], reason[64], msg[300];
+
+	policy_attr("last_exit_kind", kind, sizeof(kind));
+	policy_attr("last_exit_reason", reason, sizeof(reason));
+	policy_attr("last_exit_msg", msg, sizeof(msg));
+	if (!strcmp(kind, "none") || !kind[0])
+		snprintf(buf, len, "none");
+	else
+		snprintf(buf, len, "%s (%s): %s", kind, reason, msg);
+}
+
+static const char no_policy_support[] =
+	"iommuctl: this kernel has no BPF IOMMU policy (%s): it needs the iommu-bpf "
+	"kernel series built with CONFIG_IOMMU_BPF_POLICY=y\n";
+
+/* Fail with a message a user can act on if the kernel has no policy support */
+static int check_kernel(bool need_btf)
+{
+	char path[PATH_MAX];
+	struct btf *vmlinux;
+	int id;
+
+	snprintf(path, sizeof(path), "%s%s", sysfs_root, POLICY_SYSFS);
+	if (access(path, F_OK)) {
+		fprintf(stderr, no_policy_support, "no " POLICY_SYSFS);
+		return EXIT_FAILURE;
+	}
+	if (!need_btf)
+		return 0;
+	vmlinux = btf__load_vmlinux_btf();
+	if (!vmlinux) {
+		fprintf(stderr, "iommuctl: this kernel has no BTF (/sys/kernel/btf/vmlinux): "
+			"it needs CONFIG_DEBUG_INFO_BTF=y\n");
+		return EXIT_FAILURE;
+	}
+	id = btf__find_by_name_kind(vmlinux, "iommu_policy_ops", BTF_KIND_STRUCT);
+	btf__free(vmlinux);
+	if (id < 0) {
+		fprintf(stderr, no_policy_support, "no struct iommu_policy_ops in its BTF");
+		return EXIT_FAILURE;
+	}
+	return 0;
+}
+
+static int check_root(const char *what)
+{
+	if (geteuid() == 0)
+		return 0;
+	fprintf(stderr, "iommuctl: %s a policy needs root (CAP_SYS_ADMIN): run it with sudo\n",
+		what);
+	return EXIT_FAILURE;
+}
+
+static bool policy_enabled(void)
+{
+	char state[32];
+
+	policy_attr("state", state, sizeof(state));
+	return !strcmp(state, "enabled");
+}
+
+/* EBUSY: say who holds the IOMMU policy and what to do */
+static void report_busy(void)
+{
+	char name[64];
+
+	policy_attr("name", name, sizeof(name));
+	fprintf(stderr, "iommuctl: policy '%s' is already attached, and only one can be: "
+		"'iommuctl policy replace' swaps it atomically, 'iommuctl policy unload' "
+		"detaches it\n", name);
+	if (access(opt.pin, F_OK))
+		fprintf(stderr, "iommuctl: (it is not pinned at %s: whoever attached it "
+			"must detach it, or give its pin with -p)\n", opt.pin);
+}
+
+/* ------------------------------------------------------------ loading */
+
+struct policy_obj {
+	struct table_bpf *table;	/* -r: the built-in table policy */
+	struct bpf_object *obj;
+	struct bpf_map *map;		/* its struct iommu_policy_ops */
+	char name[IOMMU_POLICY_NAME_LEN];
+};
+
+/* The iommu_policy_ops type of a struct_ops map, or NULL */
+static const struct btf_type *policy_type(struct bpf_object *obj, struct bpf_map *map)
+{
+	const struct btf *btf = bpf_object__btf(obj);
+	const struct btf_type *t;
+	int id;
+
+	if (!btf || bpf_map__type(map) != BPF_MAP_TYPE_STRUCT_OPS)
+		return NULL;
+	id = btf__resolve_type(btf, bpf_map__btf_value_type_id(map));
+	t = id < 0 ? NULL : btf__type_by_id(btf, id);
+	if (!t || !btf_is_struct(t) ||
+	    strcmp(btf__name_by_offset(btf, t->name_off), "iommu_policy_ops"))
+		return NULL;
+	return t;
+}
+
+/* The policy's name member in the map's initial value; set it if name */
+static int policy_name(struct policy_obj *p, const char *name)
+{
+	const struct btf *btf = bpf_object__btf(p->obj);
+	const struct btf_type *t = policy_type(p->obj, p->map);
+	const struct btf_member *m = btf_members(t);
+	size_t size;
+	char *data = bpf_map__initial_value(p->map, &size);
+
+	for (int i = 0; data && i < btf_vlen(t); i++, m++) {
+		size_t off = btf_member_bit_offset(t, i) / 8;
+
+		if (strcmp(btf__name_by_offset(btf, m->name_off), "name") ||
+		    off + IOMMU_POLICY_NAME_LEN > size)
+			continue;
+		if (name) {
+			memset(data + off, 0, IOMMU_POLICY_NAME_LEN);
+			memcpy(data + off, name, strlen(name));
+		}
+		snprintf(p->name, sizeof(p->name), "%.*s", IOMMU_POLICY_NAME_LEN - 1,
+			 data + off);
+		return 0;
+	}
+	fprintf(stderr, "iommuctl: the struct iommu_policy_ops of %s has no name\n",
+		opt.obj ? opt.obj : "the table policy");
+	return EXIT_USAGE;
+}
+
+static bool valid_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (!n || n >= IOMMU_POLICY_NAME_LEN)
+		return false;
+	for (const char *c = name; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		      (*c >= '0' && *c <= '9') || *c == '_' || *c == '.'))
+			return false;
+	return true;
+}
+
+static int open_object(struct policy_obj *p, const char *path)
+{
+	struct bpf_map *m, *found = NULL;
+	char err[128];
+	int n = 0;
+
+	p->obj = bpf_object__open_file(path, NULL);
+	if (!p->obj) {
+		libbpf_strerror(-errno, err, sizeof(err));
+		fprintf(stderr, "iommuctl: cannot open the BPF object %s: %s\n", path, err);
+		return EXIT_USAGE;
+	}
+	bpf_object__for_each_map(m, p->obj) {
+		if (policy_type(p->obj, m)) {
+			found = m;
+			n++;
+		} else if (bpf_map__type(m) == BPF_MAP_TYPE_STRUCT_OPS) {
+			/* Some other struct_ops: not ours to register */
+			bpf_map__set_autocreate(m, false);
+		}
+	}
+	if (n != 1) {
+		fprintf(stderr, "iommuctl: %s has %d struct iommu_policy_ops maps (expected "
+			"exactly one, declared SEC(\".struct_ops.link\"))\n", path, n);
+		return EXIT_USAGE;
+	}
+	p->map = found;
+	/*
+	 * The kernel attaches a policy only through a link (EOPNOTSUPP
+	 * otherwise): make a map from SEC(".struct_ops") a link map too.
+	 */
+	bpf_map__set_map_flags(found, bpf_map__map_flags(found) | MAP_F_LINK);
+	return 0;
+}
+
+/* Open and load the policy of -r or OBJ, with -n's name; not attached yet */
+static int policy_load_obj(struct policy_obj *p)
+{
+	int err;
+
+	memset(p, 0, sizeof(*p));
+	if (opt.rules) {
+		p->table = table_bpf__open();
+		if (!p->table) {
+			fprintf(stderr, "iommuctl: opening the table policy failed: %s\n",
+				strerror(errno));
+			return EXIT_FAILURE;
+		}
+		p->obj = p->table->obj;
+		p->map = p->table->maps.table;
+	} else {
+		err = open_object(p, opt.obj);
+		if (err)
+			return err;
+	}
+	err = policy_name(p, opt.name);
+	if (err)
+		return err;
+	err = opt.rules ? table_bpf__load(p->table) : bpf_object__load(p->obj);
+	if (err) {
+		trace_report_load_error("policy", err);
+		return EXIT_FAILURE;
+	}
+	return 0;
+}
+
+static void policy_obj_free(struct policy_obj *p)
+{
+	if (p->table)
+		table_bpf__destroy(p->table);
+	else
+		bpf_object__close(p->obj);
+}
+
+static int fill_table(struct table_bpf *skel, const struct policy_rules *rs)
+{
+	for (size_t i = 0; i < rs->n; i++) {
+		const struct policy_rule *r = &rs->rules[i];
+		struct policy_table_name name = {};
+		__u32 zero = 0;
+		char m[64];
+		int err;
+
+		switch (r->match) {
+		case MATCH_DEV:
+			memcpy(name.name, r->name, strlen(r->name));
+			err = bpf_map_update_elem(bpf_map__fd(skel->maps.name_rules), &name,
+						  &r->entry, BPF_NOEXIST);
+			break;
+		case MATCH_PCI:
+		case MATCH_PCI_VENDOR:
+			err = bpf_map_update_elem(bpf_map__fd(skel->maps.pci_rules), &r->pci,
+						  &r->entry, BPF_NOEXIST);
+			break;
+		default:
+			err = bpf_map_update_elem(bpf_map__fd(skel->maps.any_rule), &zero,
+						  &r->entry, BPF_ANY);
+			break;
+		}
+		if (err) {
+			policy_match_str(r, m, sizeof(m));
+			fprintf(stderr, "iommuctl: storing the rules of %s: %s\n", m,
+				strerror(errno));
+			return EXIT_FAILURE;
+		}
+	}
+	return 0;
+}
+
+/* What last_exit_* said before an attach, to tell an init() failure apart */
+struct exit_snap {
+	char kind[32], msg[300];
+};
+
+static void exit_snap(struct exit_snap *s)
+{
+	policy_attr("last_exit_kind", s->kind, sizeof(s->kind));
+	policy_attr("last_exit_msg", s->msg, sizeof(s->msg));
+}
+
+static bool init_failed(const struct exit_snap *before, char *msg, size_t len)
+{
+	struct exit_snap now;
+
+	exit_snap(&now);
+	snprintf(msg, len, "%s", now.msg);
+	return !strcmp(now.kind, "error_init") &&
+	       (strcmp(before->kind, now.kind) || strcmp(before->msg, now.msg));
+}
+
+/* Why the kernel refused to attach (err < 0) or swap in (replace) a policy */
+static void report_attach_error(int err, const char *name, const struct exit_snap *before,
+				bool replace)
+{
+	char msg[300], last[400];
+
+	if (init_failed(before, msg, sizeof(msg))) {
+		fprintf(stderr, "iommuctl: policy '%s' refused to start: %s%s\n", name, msg,
+			replace ? "; the old policy stays attached" : "");
+		return;
+	}
+	switch (-err) {
+	case EBUSY:
+		report_busy();
+		break;
+	case EPERM:
+	case EACCES:
+		fprintf(stderr, "iommuctl: the kernel refused policy '%s': attaching an IOMMU "
+			"policy needs CAP_SYS_ADMIN\n", name);
+		break;
+	case EOPNOTSUPP:
+		fprintf(stderr, "iommuctl: the kernel attaches IOMMU policies only through a "
+			"BPF link: declare the struct iommu_policy_ops in "
+			"SEC(\".struct_ops.link\")\n");
+		break;
+	case EINVAL:
+		fprintf(stderr, "iommuctl: the kernel refused policy '%s' (%s): its flags must "
+			"be 0 and it must implement at least one decision callback\n", name,
+			strerror(-err));
+		break;
+	case ENOENT:	/* BPF_LINK_UPDATE: the link's policy is not the attached one */
+	case ENOLINK:	/* BPF_LINK_UPDATE: the link was detached */
+		if (replace) {
+			last_exit_str(last, sizeof(last));
+			fprintf(stderr, "iommuctl: the policy pinned at %s is no longer "
+				"attached (last exit: %s): 'iommuctl policy unload' removes the "
+				"pin, then 'iommuctl policy load' attaches a new one\n", opt.pin,
+				last);
+			break;
+		}
+		/* fallthrough */
+	default:
+		last_exit_str(last, sizeof(last));
+		fprintf(stderr, "iommuctl: attaching policy '%s' failed: %s (last exit: %s)\n",
+			name, strerror(-err), last);
+		break;
+	}
+}
+
+/* Pins need a BPF filesystem; mount the usual one if it is missing */
+static int ensure_bpffs(const char *pin)
+{
+	char buf[PATH_MAX], *dir;
+	struct statfs st;
+
+	snprintf(buf, sizeof(buf), "%s", pin);
+	dir = dirname(buf);
+	if (!statfs(dir, &st) && st.f_type == BPF_FS_MAGIC)
+		return 0;
+	if (strcmp(dir, BPFFS_DIR)) {
+		fprintf(stderr, "iommuctl: %s is not on a BPF filesystem, so the policy cannot "
+			"be pinned there: pin it below " BPFFS_DIR " (-p)\n", pin);
+		return EXIT_FAILURE;
+	}
+	if (mount("bpf", BPFFS_DIR, "bpf", 0, "mode=0700")) {
+		fprintf(stderr, "iommuctl: cannot mount a BPF filesystem on " BPFFS_DIR
+			" to pin the policy: %s\n", strerror(errno));
+		return EXIT_FAILURE;
+	}
+	return 0;
+}
+
+static void print_result(const char *verb, const char *name, const char *old,
+			 const struct policy_rules *rs)
+{
+	long long seq = policy_attr_ll("enable_seq");
+
+	if (opt.json) {
+		struct json j;
+
+		json_init(&j, stdout);
+		json_begin_object(&j, NULL);
+		json_str(&j, "name", name);
+		if (old)
+			json_str(&j, "replaced", old);
+		json_i64(&j, "enable_seq", seq);
+		json_str(&j, "pin", opt.pin);
+		if (rs)
+			json_u64(&j, "rules", rs->lines);
+		else
+			json_null(&j, "rules");
+		json_end_object(&j);
+		json_line(&j);
+		return;
+	}
+	printf("policy '%s' %s", name, verb);
+	if (old)
+		printf(" '%s'", old);
+	printf(", enable_seq %lld, pinned at %s", seq, opt.pin);
+	if (rs)
+		printf(", %zu rule%s", rs->lines, rs->lines == 1 ? "" : "s");
+	printf("\n");
+}
+
+/* A pin whose policy is gone (the kernel detached it after an error) */
+static void drop_stale_pin(void)
+{
+	char last[400];
+
+	if (access(opt.pin, F_OK) || policy_enabled())
+		return;
+	last_exit_str(last, sizeof(last));
+	fprintf(stderr, "iommuctl: removing %s: its policy is no longer attached (last "
+		"exit: %s)\n", opt.pin, last);
+	unlink(opt.pin);
+}
+
+/* Everything load and replace check before touching the kernel */
+static int prepare(struct policy_rules *rs)
+{
+	char err[512];
+	int ret;
+
+	if (opt.rules && policy_rules_read(opt.rules, rs, err, sizeof(err))) {
+		fprintf(stderr, "%s\n", err);
+		return EXIT_USAGE;
+	}
+	if (opt.check) {
+		policy_rules_print(rs, stdout);
+		return -1;
+	}
+	if (opt.name && !valid_name(opt.name)) {
+		fprintf(stderr, "iommuctl: invalid policy name '%s' (expected 1 to %d letters, "
+			"digits, '_' or '.')\n", opt.name, IOMMU_POLICY_NAME_LEN - 1);
+		return EXIT_USAGE;
+	}
+	ret = check_root(opt.cmd == CMD_LOAD ? "loading" : "replacing");
+	if (!ret)
+		ret = check_kernel(true);
+	if (!ret)
+		trace_libbpf_setup(opt.verbose);
+	return ret;
+}
+
+static int policy_load(void)
+{
+	struct policy_rules rs = {};
+	struct exit_snap before;
+	struct policy_obj p = {};
+	struct bpf_link *link;
+	int ret;
+
+	ret = prepare(&rs);
+	if (ret)
+		goto out_rules;
+	if (policy_enabled()) {
+		report_busy();
+		ret = EXIT_FAILURE;
+		goto out_rules;
+	}
+	drop_stale_pin();
+	if (!access(opt.pin, F_OK)) {
+		fprintf(stderr, "iommuctl: %s already exists: pin elsewhere with -p\n", opt.pin);
+		ret = EXIT_FAILURE;
+		goto out_rules;
+	}
+	ret = ensure_bpffs(opt.pin);
+	if (ret)
+		goto out_rules;
+	ret = policy_load_obj(&p);
+	if (ret)
+		goto out;
+	/* Rules first: a device probed right after the attach sees them all */
+	if (p.table) {
+		ret = fill_table(p.table, &rs);
+		if (ret)
+			goto out;
+	}
+	exit_snap(&before);
+	link = bpf_map__attach_struct_ops(p.map);
+	if (!link) {
+		report_attach_error(-errno, p.name, &before, false);
+		ret = EXIT_FAILURE;
+		goto out;
+	}
+	if (bpf_link__pin(link, opt.pin)) {
+		fprintf(stderr, "iommuctl: pinning the policy at %s failed: %s; detaching it\n",
+			opt.pin, strerror(errno));
+		bpf_link__destroy(link);
+		ret = EXIT_FAILURE;
+		goto out;
+	}
+	/* The pin holds the link: closing ours leaves the policy attached. */
+	bpf_link__destroy(link);
+	print_result("attached", p.name, NULL, p.table ? &rs : NULL);
+out:
+	policy_obj_free(&p);
+out_rules:
+	policy_rules_free(&rs);
+	return ret < 0 ? 0 : ret;
+}
+
+/*
+ * libbpf can write a struct_ops map's value into the kernel only on the way
+ * to a link: bpf_map__attach_struct_ops() writes it, then creates a link,
+ * which the kernel refuses with EBUSY while the old policy is attached.  The
+ * map is then ready for BPF_LINK_UPDATE on the pinned link.  If nothing was
+ * attached any more, the new link simply is the policy: pin it instead.
+ */
+static int policy_replace(void)
+{
+	char old[64], last[400];
+	struct policy_rules rs = {};
+	struct exit_snap before;
+	struct policy_obj p = {};
+	struct bpf_link *link;
+	int ret, fd = -1;
+
+	ret = prepare(&rs);
+	if (ret)
+		goto out_rules;
+	fd = bpf_obj_get(opt.pin);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			fprintf(stderr, "iommuctl: no policy is pinned at %s: nothing to replace "
+				"('iommuctl policy load' attaches one)\n", opt.pin);
+		else
+			fprintf(stderr, "iommuctl: cannot open the pinned policy %s: %s\n",
+				opt.pin, strerror(errno));
+		ret = EXIT_FAILURE;
+		goto out_rules;
+	}
+	if (!policy_enabled()) {
+		last_exit_str(last, sizeof(last));
+		fprintf(stderr, "iommuctl: the policy pinned at %s is no longer attached (last "
+			"exit: %s): 'iommuctl policy unload' removes the pin, then 'iommuctl "
+			"policy load' attaches a new one\n", opt.pin, last);
+		ret = EXIT_FAILURE;
+		goto out_rules;
+	}
+	policy_attr("name", old, sizeof(old));
+	ret = policy_load_obj(&p);
+	if (ret)
+		goto out;
+	if (p.table) {
+		ret = fill_table(p.table, &rs);
+		if (ret)
+			goto out;
+	}
+	exit_snap(&before);
+	link = bpf_map__attach_struct_ops(p.map);
+	if (link) {
+		unlink(opt.pin);
+		if (bpf_link__pin(link, opt.pin)) {
+			fprintf(stderr, "iommuctl: pinning the policy at %s failed: %s; "
+				"detaching it\n", opt.pin, strerror(errno));
+			bpf_link__destroy(link);
+			ret = EXIT_FAILURE;
+			goto out;
+		}
+		bpf_link__destroy(link);
+		fprintf(stderr, "iommuctl: policy '%s' went away meanwhile: '%s' attached "
+			"as a new policy\n", old, p.name);
+		print_result("attached", p.name, NULL, p.table ? &rs : NULL);
+		goto out;
+	}
+	if (errno != EBUSY) {
+		report_attach_error(-errno, p.name, &before, true);
+		ret = EXIT_FAILURE;
+		goto out;
+	}
+	if (bpf_link_update(fd, bpf_map__fd(p.map), NULL)) {
+		report_attach_error(-errno, p.name, &before, true);
+		ret = EXIT_FAILURE;
+		goto out;
+	}
+	print_result("replaced", p.name, old, p.table ? &rs : NULL);
+out:
+	policy_obj_free(&p);
+out_rules:
+	if (fd >= 0)
+		close(fd);
+	policy_rules_free(&rs);
+	return ret < 0 ? 0 : ret;
+}
+
+static int policy_unload(void)
+{
+	char name[64], last[400];
+	bool was_enabled;
+	int ret, fd;
+
+	ret = check_root("unloading");
+	if (!ret)
+		ret = check_kernel(false);
+	if (ret)
+		return ret;
+	fd = bpf_obj_get(opt.pin);
+	if (fd < 0) {
+		if (errno != ENOENT) {
+			fprintf(stderr, "iommuctl: cannot open the pinned policy %s: %s\n",
+				opt.pin, strerror(errno));
+			return EXIT_FAILURE;
+		}
+		fprintf(stderr, "iommuctl: no policy is pinned at %s: nothing to unload\n",
+			opt.pin);
+		if (policy_enabled()) {
+			policy_attr("name", name, sizeof(name));
+			fprintf(stderr, "iommuctl: (policy '%s' is attached, but not through "
+				"this pin: whoever attached it must detach it)\n", name);
+		}
+		return EXIT_FAILURE;
+	}
+	policy_attr("name", name, sizeof(name));
+	was_enabled = policy_enabled();
+	if (bpf_link_detach(fd)) {
+		fprintf(stderr, "iommuctl: detaching the policy pinned at %s failed: %s\n",
+			opt.pin, strerror(errno));
+		close(fd);
+		return EXIT_FAILURE;
+	}
+	close(fd);
+	if (unlink(opt.pin))
+		fprintf(stderr, "iommuctl: warning: removing %s: %s\n", opt.pin, strerror(errno));
+	last_exit_str(last, sizeof(last));
+	if (policy_enabled()) {
+		policy_attr("name", name, sizeof(name));
+		printf("pin %s removed; its policy had already gone; policy '%s' is attached, "
+		       "but not through it\n", opt.pin, name);
+	} else if (was_enabled) {
+		printf("policy '%s' detached; last exit: %s\n", name, last);
+	} else {
+		printf("pin %s removed; its policy had already been detached (last exit: %s)\n",
+		       opt.pin, last);
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ show */
+
+static const char *const counters[] = {
+	"decisions", "dev_trust", "dma_mode", "resv_direct", "pasid_attach", "dma_owner",
+	"clamped", "invalid", "errors",
+};
+
+static int policy_show(void)
+{
+	char state[32], name[64], loosen[32], attr[64], kind[32], reason[64], msg[300];
+	char hook[32], device[128];
+	long long n[sizeof(counters) / sizeof(counters[0])], seq;
+	bool pinned;
+	int ret;
+
+	ret = check_kernel(false);
+	if (ret)
+		return ret;
+	policy_attr("state", state, sizeof(state));
+	policy_attr("name", name, sizeof(name));
+	policy_attr("allow_loosen", loosen, sizeof(loosen));
+	seq = policy_attr_ll("enable_seq");
+	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
+		snprintf(attr, sizeof(attr), "nr_%s", counters[i]);
+		n[i] = policy_attr_ll(attr);
+	}
+	policy_attr("last_exit_kind", kind, sizeof(kind));
+	policy_attr("last_exit_reason", reason, sizeof(reason));
+	policy_attr("last_exit_msg", msg, sizeof(msg));
+	policy_attr("last_exit_hook", hook, sizeof(hook));
+	policy_attr("last_exit_device", device, sizeof(device));
+	pinned = !access(opt.pin, F_OK);
+
+	if (opt.json) {
+		struct json j;
+
+		json_init(&j, stdout);
+		json_begin_object(&j, NULL);
+		json_str(&j, "state", state);
+		if (name[0])
+			json_str(&j, "name", name);
+		else
+			json_null(&j, "name");
+		json_i64(&j, "enable_seq", seq);
+		if (pinned)
+			json_str(&j, "pinned", opt.pin);
+		else
+			json_null(&j, "pinned");
+		json_str(&j, "allow_loosen", loosen);
+		json_begin_object(&j, "counters");
+		for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
+			json_i64(&j, counters[i], n[i]);
+		json_end_object(&j);
+		json_begin_object(&j, "last_exit");
+		json_str(&j, "kind", kind);
+		json_str(&j, "reason", reason);
+		json_str(&j, "msg", msg);
+		if (hook[0])
+			json_str(&j, "hook", hook);
+		else
+			json_null(&j, "hook");
+		if (device[0])
+			json_str(&j, "device", device);
+		else
+			json_null(&j, "device");
+		json_end_object(&j);
+		json_end_object(&j);
+		json_line(&j);
+		return 0;
+	}
+	printf("%-13s %s\n", "policy", name[0] ? name : "-");
+	printf("%-13s %s (enable_seq %lld)\n", "state", state, seq);
+	printf("%-13s %s\n", "pinned", pinned ? opt.pin : "-");
+	if (!strcmp(loosen, "applied"))
+		printf("%-13s allowed (iommu_policy.allow_loosen=1, no lockdown)\n", "loosening");
+	else if (!strcmp(loosen, "lockdown"))
+		printf("%-13s clamped: the kernel is locked down\n", "loosening");
+	else
+		printf("%-13s clamped: boot with iommu_policy.allow_loosen=1 to allow it\n",
+		       "loosening");
+	printf("%-13s %lld: dev_trust %lld, dma_mode %lld, resv_direct %lld, pasid_attach "
+	       "%lld, dma_owner %lld\n", "decisions", n[0], n[1], n[2], n[3], n[4], n[5]);
+	printf("%-13s %lld clamped, %lld invalid, %lld errors\n", "overruled", n[6], n[7],
+	       n[8]);
+	if (!strcmp(kind, "none") || !kind[0])
+		printf("%-13s none\n", "last exit");
+	else
+		printf("%-13s %s (%s): %s\n", "last exit", kind, reason, msg);
+	return 0;
+}
+
+/* ------------------------------------------------------------ explain */
+
+struct record {
+	bool set, by_policy;
+	int proposed, verdict, applied, reason;
+	unsigned long long seq;
+};
+
+struct xdev {
+	char name[128];
+	int group;
+	char type[32];
+	bool removable;
+	struct record rec[IOMMU_POLICY_NR_HOOKS];
+};
+
+struct xdevs {
+	struct xdev *d;
+	size_t n, cap;
+};
+
+static void read_small(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+
+	buf[0] = '\0';
+	if (!f)
+		return;
+	if (!fgets(buf, len, f))
+		buf[0] = '\0';
+	fclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
+static int add_xdev(struct xdevs *xs, const char *name, int group, const char *gdir)
+{
+	char path[PATH_MAX + 300], removable[32];
+	struct xdev *d;
+
+	if (xs->n == xs->cap) {
+		size_t cap = xs->cap ? xs->cap * 2 : 32;
+		struct xdev *p = realloc(xs->d, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		xs->d = p;
+		xs->cap = cap;
+	}
+	d = &xs->d[xs->n++];
+	memset(d, 0, sizeof(*d));
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	d->group = group;
+	snprintf(path, sizeof(path), "%s/type", gdir);
+	read_small(path, d->type, sizeof(d->type));
+	snprintf(path, sizeof(path), "%s/devices/%s/removable", gdir, name);
+	read_small(path, removable, sizeof(removable));
+	d->removable = !strcmp(removable, "removable");
+	return 0;
+}
+
+static int collect_devices(struct xdevs *xs)
+{
+	char groups[PATH_MAX], gdir[PATH_MAX + 300], ddir[PATH_MAX + 320];
+	struct dirent *g, *e;
+	DIR *gd, *dd;
+
+	snprintf(groups, sizeof(groups), "%s/sys/kernel/iommu_groups", sysfs_root);
+	gd = opendir(groups);
+	if (!gd)
+		return 0;
+	while ((g = readdir(gd))) {
+		if (g->d_name[0] == '.')
+			continue;
+		snprintf(gdir, sizeof(gdir), "%s/%s", groups, g->d_name);
+		snprintf(ddir, sizeof(ddir), "%s/devices", gdir);
+		dd = opendir(ddir);
+		if (!dd)
+			continue;
+		while ((e = readdir(dd)))
+			if (e->d_name[0] != '.' && add_xdev(xs, e->d_name, atoi(g->d_name), gdir)) {
+				closedir(dd);
+				closedir(gd);
+				return -ENOMEM;
+			}
+		closedir(dd);
+	}
+	closedir(gd);
+	return 0;
+}
+
+static int cmp_xdev(const void *a, const void *b)
+{
+	const struct xdev *x = a, *y = b;
+
+	return x->group != y->group ? x->group - y->group : strcmp(x->name, y->name);
+}
+
+static int reason_by_name(const char *name)
+{
+	for (int r = 0; r < IOMMU_POLICY_REASON_MAX; r++)
+		if (!strcmp(policy_reason_name(r), name))
+			return r;
+	return -1;
+}
+
+/* debugfs: "DEV HOOK policy|kernel proposed=N verdict=N applied=N reason=R seq=N" */
+static int read_verdicts(struct xdevs *xs)
+{
+	char path[PATH_MAX], line[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s%s", sysfs_root, POLICY_VERDICTS);
+	f = fopen(path, "r");
+	if (!f && errno == ENOENT && !sysfs_root[0] && geteuid() == 0) {
+		/* debugfs not mounted yet */
+		mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
+		f = fopen(path, "r");
+	}
+	if (!f) {
+		if (errno == EACCES || errno == EPERM || geteuid() != 0)
+			fprintf(stderr, "iommuctl: cannot read %s: %s: explaining decisions needs "
+				"root (run it with sudo)\n", path, strerror(errno));
+		else
+			fprintf(stderr, "iommuctl: cannot read %s: %s: explaining decisions needs "
+				"debugfs (mount -t debugfs none /sys/kernel/debug)\n", path,
+				strerror(errno));
+		return EXIT_FAILURE;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char dev[128], hook[32], by[16], reason[32];
+		struct record r = { .set = true };
+		int h;
+
+		if (sscanf(line, "%127s %31s %15s proposed=%d verdict=%d applied=%d reason=%31s "
+			   "seq=%llu", dev, hook, by, &r.proposed, &r.verdict, &r.applied,
+			   reason, &r.seq) != 8)
+			continue;
+		h = policy_hook_by_name(hook);
+		r.reason = reason_by_name(reason);
+		r.by_policy = !strcmp(by, "policy");
+		if (h < 0 || r.reason < 0)
+			continue;
+		for (size_t i = 0; i < xs->n; i++)
+			if (!strcmp(xs->d[i].name, dev))
+				xs->d[i].rec[h] = r;
+	}
+	fclose(f);
+	return 0;
+}
+
+static bool dev_trusted(const struct xdev *d, bool *by_policy)
+{
+	const struct record *r = &d->rec[IOMMU_POLICY_HOOK_DEV_TRUST];
+
+	*by_policy = r->set && r->reason == IOMMU_POLICY_REASON_APPLIED;
+	if (r->set)
+		return r->applied != IOMMU_POLICY_TRUST_UNTRUSTED;
+	/* No decision recorded: as `iommuctl devices` tells it */
+	return !d->removable;
+}
+
+static void verdict_json(struct json *j, const char *key, int hook, int v)
+{
+	const char *name = policy_verdict_name(hook, v);
+	char num[16];
+
+	snprintf(num, sizeof(num), "%d", v);
+	json_str(j, key, name ? name : num);
+}
+
+static void explain_json(const struct xdevs *xs, const char *state, const char *name,
+			 long long seq)
+{
+	struct json j;
+	char text[256];
+
+	json_init(&j, stdout);
+	json_begin_object(&j, NULL);
+	json_begin_object(&j, "policy");
+	json_str(&j, "state", state);
+	if (name[0])
+		json_str(&j, "name", name);
+	else
+		json_null(&j, "name");
+	json_i64(&j, "enable_seq", seq);
+	json_end_object(&j);
+	json_begin_array(&j, "devices");
+	for (size_t i = 0; i < xs->n; i++) {
+		const struct xdev *d = &xs->d[i];
+		bool by_policy, trusted = dev_trusted(d, &by_policy);
+
+		json_begin_object(&j, NULL);
+		json_str(&j, "device", d->name);
+		json_i64(&j, "group", d->group);
+		json_str(&j, "domain_type", d->type);
+		json_bool(&j, "trusted", trusted);
+		json_str(&j, "trust_by", by_policy ? "policy" : "kernel");
+		json_begin_object(&j, "decisions");
+		for (int h = 0; h < IOMMU_POLICY_NR_HOOKS; h++) {
+			const struct record *r = &d->rec[h];
+
+			if (!r->set)
+				continue;
+			json_begin_object(&j, policy_hook_name(h));
+			json_str(&j, "by", r->by_policy ? "policy" : "kernel");
+			verdict_json(&j, "proposed", h, r->proposed);
+			verdict_json(&j, "verdict", h, r->verdict);
+			verdict_json(&j, "applied", h, r->applied);
+			json_str(&j, "reason", policy_reason_name(r->reason));
+			json_u64(&j, "seq", r->seq);
+			json_bool(&j, "current", !strcmp(state, "enabled") &&
+				  (long long)r->seq == seq);
+			policy_describe(text, sizeof(text), h, r->proposed, r->verdict,
+					r->applied, r->reason);
+			json_str(&j, "text", text);
+			json_end_object(&j);
+		}
+		json_end_object(&j);
+		json_end_object(&j);
+	}
+	json_end_array(&j);
+	json_end_object(&j);
+	json_line(&j);
+}
+
+static void explain_text(const struct xdevs *xs, const char *state, const char *name,
+			 long long seq)
+{
+	char text[256];
+
+	if (!strcmp(state, "enabled"))
+		printf("policy '%s' (enable_seq %lld)\n", name, seq);
+	else
+		printf("no policy attached (%s); decisions below are from earlier ones\n", state);
+	for (size_t i = 0; i < xs->n; i++) {
+		const struct xdev *d = &xs->d[i];
+		bool by_policy, trusted = dev_trusted(d, &by_policy), any = false;
+
+		printf("\n%s: group %d, %s, %s%s\n", d->name, d->group, d->type,
+		       trusted ? "trusted" : "untrusted", by_policy ? " (by the policy)" : "");
+		for (int h = 0; h < IOMMU_POLICY_NR_HOOKS; h++) {
+			const struct record *r = &d->rec[h];
+
+			if (!r->set)
+				continue;
+			any = true;
+			policy_describe(text, sizeof(text), h, r->proposed, r->verdict,
+					r->applied, r->reason);
+			printf("  %-13s %s", policy_hook_name(h), text);
+			if (strcmp(state, "enabled") || (long long)r->seq != seq)
+				printf(" [enable_seq %llu, an earlier policy]", r->seq);
+			printf("\n");
+		}
+		if (!any)
+			printf("  no policy decision recorded\n");
+	}
+}
+
+static int policy_explain(void)
+{
+	char state[32], name[64];
+	struct xdevs xs = {};
+	long long seq;
+	int ret;
+
+	ret = check_kernel(false);
+	if (ret)
+		return ret;
+	if (collect_devices(&xs)) {
+		perror("iommuctl");
+		return EXIT_FAILURE;
+	}
+	if (opt.dev) {
+		size_t k = 0;
+
+		for (size_t i = 0; i < xs.n; i++)
+			if (!strcmp(xs.d[i].name, opt.dev))
+				xs.d[k++] = xs.d[i];
+		if (!k) {
+			fprintf(stderr, "iommuctl: no device '%s' behind an IOMMU%s (see "
+				"'iommuctl devices')\n", opt.dev,
+				device_exists(opt.dev) ? " (it exists, but has no IOMMU group)" : "");
+			free(xs.d);
+			return EXIT_USAGE;
+		}
+		xs.n = k;
+	}
+	ret = read_verdicts(&xs);
+	if (ret) {
+		free(xs.d);
+		return ret;
+	}
+	qsort(xs.d, xs.n, sizeof(*xs.d), cmp_xdev);
+	policy_attr("state", state, sizeof(state));
+	policy_attr("name", name, sizeof(name));
+	seq = policy_attr_ll("enable_seq");
+	if (opt.json)
+		explain_json(&xs, state, name, seq);
+	else
+		explain_text(&xs, state, name, seq);
+	free(xs.d);
+	return 0;
+}
+
+/* ------------------------------------------------------------ dispatch */
+
+int cmd_policy(int argc, char **argv)
+{
+	static const struct {
+		const char *name, *prog, *doc;
+		const struct argp_option *opts;
+		enum policy_cmd cmd;
+		int (*fn)(void);
+	} cmds[] = {
+		{ "load", "iommuctl policy load", load_doc, load_opts, CMD_LOAD, policy_load },
+		{ "replace", "iommuctl policy replace", replace_doc, load_opts, CMD_REPLACE,
+		  policy_replace },
+		{ "unload", "iommuctl policy unload", unload_doc, unload_opts, CMD_UNLOAD,
+		  policy_unload },
+		{ "show", "iommuctl policy show", show_doc, show_opts, CMD_SHOW, policy_show },
+		{ "explain", "iommuctl policy explain", explain_doc, explain_opts, CMD_EXPLAIN,
+		  policy_explain },
+	};
+
+	for (size_t i = 0; argc >= 2 && i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		struct argp argp = { cmds[i].opts, parse_arg, NULL, cmds[i].doc };
+
+		if (strcmp(argv[1], cmds[i].name))
+			continue;
+		opt.cmd = cmds[i].cmd;
+		argv[1] = (char *)cmds[i].prog;
+		if (argp_parse(&argp, argc - 1, argv + 1, 0, NULL, NULL))
+			return EXIT_USAGE;
+		return cmds[i].fn();
+	}
+	fprintf(stderr, "Usage: iommuctl policy {load|replace|unload|show|explain} [OPTIONS]\n");
+	return EXIT_USAGE;
+}
