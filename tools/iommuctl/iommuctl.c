@@ -258,6 +258,20 @@ void trace_select_programs(struct bpf_object *obj, bool raw_tp)
 	trace_autoload(obj, raw_tp ? "raw_tp/" : "tp_btf/", NULL);
 }
 
+int read_line(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+
+	buf[0] = '\0';
+	if (!f)
+		return -errno;
+	if (!fgets(buf, len, f))
+		buf[0] = '\0';
+	fclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
 bool device_exists(const char *name)
 {
 	char path[PATH_MAX];

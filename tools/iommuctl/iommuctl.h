@@ -41,6 +41,9 @@ void trace_handle_signals(void);
 void trace_select_programs(struct bpf_object *obj, bool raw_tp);
 /* Load only the programs whose section starts with p1 or p2 (may be NULL). */
 void trace_autoload(struct bpf_object *obj, const char *p1, const char *p2);
+/* The first line of a (sysfs) file, without its newline; "" and -errno if
+ * it cannot be read. */
+int read_line(const char *path, char *buf, size_t len);
 /* Is a PCI or other device by this name known to sysfs? */
 bool device_exists(const char *name);
 /* 0 if dev is NULL or exists; else say so and return EXIT_USAGE. */

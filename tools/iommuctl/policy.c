@@ -183,18 +183,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 static int policy_attr(const char *attr, char *buf, size_t len)
 {
 	char path[PATH_MAX];
-	FILE *f;
 
-	buf[0] = '\0';
 	snprintf(path, sizeof(path), "%s%s/%s", sysfs_root, POLICY_SYSFS, attr);
-	f = fopen(path, "r");
-	if (!f)
-		return -errno;
-	if (!fgets(buf, len, f))
-		buf[0] = '\0';
-	fclose(f);
-	buf[strcspn(buf, "\n")] = '\0';
-	return 0;
+	return read_line(path, buf, len);
 }
 
 static long long policy_attr_ll(const char *attr)
@@ -931,19 +922,6 @@ struct xdevs {
 	size_t n, cap;
 };
 
-static void read_small(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "r");
-
-	buf[0] = '\0';
-	if (!f)
-		return;
-	if (!fgets(buf, len, f))
-		buf[0] = '\0';
-	fclose(f);
-	buf[strcspn(buf, "\n")] = '\0';
-}
-
 static int add_xdev(struct xdevs *xs, const char *name, int group, const char *gdir)
 {
 	char path[PATH_MAX + 300], removable[32];
@@ -963,9 +941,9 @@ static int add_xdev(struct xdevs *xs, const char *name, int group, const char *g
 	snprintf(d->name, sizeof(d->name), "%s", name);
 	d->group = group;
 	snprintf(path, sizeof(path), "%s/type", gdir);
-	read_small(path, d->type, sizeof(d->type));
+	read_line(path, d->type, sizeof(d->type));
 	snprintf(path, sizeof(path), "%s/devices/%s/removable", gdir, name);
-	read_small(path, removable, sizeof(removable));
+	read_line(path, removable, sizeof(removable));
 	d->removable = !strcmp(removable, "removable");
 	return 0;
 }

@@ -39,6 +39,7 @@
 #define VERDICTS	"/sys/kernel/debug/iommu_policy/verdicts"
 #define MOCK_CTL	"/sys/kernel/debug/iommu_policy_mock/ctl"
 #define PLATFORM	"/sys/bus/platform/devices/"
+#define PCI_DEVS	"/sys/bus/pci/devices/"
 #define TRACEFS		"/sys/kernel/tracing/"
 
 /* libbpf messages of the current test, to assert on verifier output */
@@ -120,16 +121,22 @@ static int mock(const char *fmt, ...)
 
 #define MOCK_OK(fmt, ...) ASSERT_EQ(mock(fmt, ##__VA_ARGS__), 0)
 
-/* The default domain type of a mock device's group */
-static const char *group_type(const char *dev)
+/* The default domain type of the group of a device below @bus */
+static const char *group_type_on(const char *bus, const char *dev)
 {
 	static char buf[64];
 	char path[256];
 
-	snprintf(path, sizeof(path), PLATFORM "%s/iommu_group/type", dev);
+	snprintf(path, sizeof(path), "%s%s/iommu_group/type", bus, dev);
 	if (read_file(path, buf, sizeof(buf)))
 		__FAIL("%s has no IOMMU group", dev);
 	return buf;
+}
+
+/* ... of a mock device */
+static const char *group_type(const char *dev)
+{
+	return group_type_on(PLATFORM, dev);
 }
 
 static int set_group_type(const char *dev, const char *type)
@@ -255,6 +262,18 @@ static struct test_policy *policy(struct bpf_link **link, int trust, int dma,
 	return skel;
 }
 
+/* Verdicts for one device (by name), winning over the defaults */
+static void set_dev_all(struct test_policy *skel, const char *dev, int trust,
+			int dma, int resv)
+{
+	char key[32] = {};
+	struct verdicts v = { .trust = trust, .dma = dma, .resv = resv };
+
+	strncpy(key, dev, sizeof(key) - 1);
+	ASSERT_EQ(bpf_map__update_elem(skel->maps.per_dev, key, sizeof(key),
+				       &v, sizeof(v), BPF_ANY), 0);
+}
+
 static void detach(struct bpf_link *link)
 {
 	ASSERT_EQ(bpf_link__destroy(link), 0);
@@ -264,16 +283,14 @@ static void detach(struct bpf_link *link)
 /* Delete what a test left behind: its devices, its policy */
 void test_cleanup(void)
 {
-	char path[512], buf[64];
 	struct dirent *de;
+	char buf[64];
 	DIR *d;
 
 	d = opendir(PLATFORM);
 	while (d && (de = readdir(d))) {
 		if (strncmp(de->d_name, "pt-", 3))
 			continue;
-		snprintf(path, sizeof(path), PLATFORM "%s/iommu_group/type",
-			 de->d_name);
 		mock("del %s", de->d_name);
 	}
 	if (d)
@@ -543,25 +560,14 @@ TEST(dma_mode_driver_constraints_win)
 	test_policy__destroy(skel);
 }
 
-static void set_dev_verdicts(struct test_policy *skel, const char *dev,
-			     int dma)
-{
-	char key[32] = {};
-	struct verdicts v = { .dma = dma };
-
-	strncpy(key, dev, sizeof(key) - 1);
-	ASSERT_EQ(bpf_map__update_elem(skel->maps.per_dev, key, sizeof(key),
-				       &v, sizeof(v), BPF_ANY), 0);
-}
-
 TEST(dma_mode_strictest_wins_in_group)
 {
 	struct test_policy *skel;
 	struct bpf_link *link;
 
 	skel = policy(&link, 0, 0, 0, 0, 0);
-	set_dev_verdicts(skel, "pt-g0", IOMMU_POLICY_DMA_IDENTITY);
-	set_dev_verdicts(skel, "pt-g1", IOMMU_POLICY_DMA_STRICT);
+	set_dev_all(skel, "pt-g0", 0, IOMMU_POLICY_DMA_IDENTITY, 0);
+	set_dev_all(skel, "pt-g1", 0, IOMMU_POLICY_DMA_STRICT, 0);
 	MOCK_OK("add pt-g0 group=g");
 	ASSERT_STREQ(group_type("pt-g0"), "identity");
 	/* a second device joins the group's existing domain */
@@ -576,7 +582,7 @@ TEST(dma_mode_strictest_wins_in_group)
 	ASSERT_RECORD("pt-g0", "dma_mode", IOMMU_POLICY_DMA_IDENTITY, "applied");
 	ASSERT_RECORD("pt-g1", "dma_mode", IOMMU_POLICY_DMA_STRICT, "applied");
 
-	set_dev_verdicts(skel, "pt-g1", IOMMU_POLICY_DMA_LAZY);
+	set_dev_all(skel, "pt-g1", 0, IOMMU_POLICY_DMA_LAZY, 0);
 	ASSERT_EQ(set_group_type("pt-g0", "auto"), 0);
 	ASSERT_STREQ(group_type("pt-g1"), "DMA-FQ");
 
@@ -904,8 +910,6 @@ TEST_TIMEOUT(detach_while_deciding, 240)
 
 /* --- real PCI devices behind the emulated Intel IOMMU ------------------ */
 
-#define PCI_DEVS "/sys/bus/pci/devices/"
-
 /* QEMU's edu device, with (want_rmrr) or without an RMRR; false if none */
 static bool find_edu(bool want_rmrr, char *bdf, size_t size)
 {
@@ -939,13 +943,7 @@ static bool find_edu(bool want_rmrr, char *bdf, size_t size)
 
 static const char *pci_group_type(const char *bdf)
 {
-	static char buf[64];
-	char path[256];
-
-	snprintf(path, sizeof(path), PCI_DEVS "%s/iommu_group/type", bdf);
-	if (read_file(path, buf, sizeof(buf)))
-		__FAIL("%s has no IOMMU group", bdf);
-	return buf;
+	return group_type_on(PCI_DEVS, bdf);
 }
 
 /* Remove the device and rescan the bus: it is probed afresh */
@@ -958,17 +956,6 @@ static void pci_reprobe(const char *bdf)
 	ASSERT_EQ(write_file("/sys/bus/pci/rescan", "1"), 0);
 	snprintf(path, sizeof(path), PCI_DEVS "%s", bdf);
 	ASSERT_EQ(access(path, F_OK), 0);
-}
-
-static void set_dev_all(struct test_policy *skel, const char *dev, int trust,
-			int dma, int resv)
-{
-	char key[32] = {};
-	struct verdicts v = { .trust = trust, .dma = dma, .resv = resv };
-
-	strncpy(key, dev, sizeof(key) - 1);
-	ASSERT_EQ(bpf_map__update_elem(skel->maps.per_dev, key, sizeof(key),
-				       &v, sizeof(v), BPF_ANY), 0);
 }
 
 TEST_TIMEOUT(pci_policy_applies_on_rescan_and_auto, 180)
