@@ -24,7 +24,7 @@ help:
 	@echo "make bench          tracing overhead: iommuctl vs bpftrace vs ftrace (ratios)"
 	@echo "make test           host checks + VM suite on intel-iommu and virtio-iommu (TAP)"
 	@echo "make test-host      host checks only"
-	@echo "make test-vm P=intel|virtio|mock|stock   one VM profile"
+	@echo "make test-vm P=intel|virtio|mock|stock|policy...   one VM profile (selftests/run-vm.sh)"
 	@echo "make golden         refresh selftests/vm/golden from the built kernel"
 
 deps:
@@ -56,7 +56,8 @@ bench: deps kernel tools
 	@bench/run.sh
 
 test: deps kernel tools
-	@selftests/run.sh host intel virtio mock policy policy-noopt stock
+	@selftests/run.sh host intel virtio mock policy policy-noopt policy-cm-lockdown \
+		policy-strict policy-strict-noopt policy-strict-conf stock
 
 test-host: deps tools
 	@selftests/run.sh host

@@ -3,7 +3,9 @@
 # run the VM test suite in it.  The guest writes TAP to results.tap in a
 # --rwdir directory; the full console goes to console.log beside it.
 #
-#   selftests/run-vm.sh intel|virtio|mock|stock|policy|policy-noopt [suite args...]
+#   selftests/run-vm.sh intel|virtio|mock|stock|policy|policy-noopt|
+#                       policy-cm-lockdown|policy-strict|policy-strict-noopt|
+#                       policy-strict-conf [suite args...]
 #
 # Exit status: 0 when the suite ran to its end with no failure; 1 on a test
 # failure, a kernel panic/oops, a timeout, or a VM that did not finish.
@@ -16,7 +18,7 @@ export PATH=$CACHE/venv/bin:$PATH	# vng runs virtme-run from its venv
 KERNEL=$TOP/build/kernel/bzImage
 VM_TIMEOUT=${VM_TIMEOUT:-1200}
 
-profile=${1:?usage: $0 intel|virtio|mock|stock|policy|policy-noopt [suite args]}
+profile=${1:?usage: $0 PROFILE [suite args] (see the case below)}
 shift
 
 case "$profile" in
@@ -61,8 +63,29 @@ policy|policy-noopt)
 	qemu="-machine kernel-irqchip=split -device intel-iommu,intremap=on,caching-mode=off"
 	qemu="$qemu -device edu,addr=0x10 -device edu,addr=0x11 -initrd $initrd"
 	;;
+policy-cm-lockdown|policy-strict|policy-strict-noopt|policy-strict-conf)
+	# The attach policy's one loosening rule where the kernel's own choice
+	# is strict: VT-d caching mode (the driver forces strict), or
+	# iommu.strict=1; with and without the opt-in, and locked down from
+	# the command line (either level).  One edu device; the mock is there
+	# but its debugfs control is closed under lockdown.
+	cm=off
+	case "$profile" in
+	policy-cm-lockdown)
+		cm=on
+		append="intel_iommu=on lockdown=integrity iommu_policy.allow_loosen=1" ;;
+	policy-strict)
+		append="intel_iommu=on iommu.strict=1 iommu_policy.allow_loosen=1" ;;
+	policy-strict-noopt)
+		append="intel_iommu=on iommu.strict=1" ;;
+	policy-strict-conf)
+		append="intel_iommu=on iommu.strict=1 lockdown=confidentiality iommu_policy.allow_loosen=1" ;;
+	esac
+	qemu="-machine kernel-irqchip=split -device intel-iommu,intremap=on,caching-mode=$cm -device edu"
+	;;
 *)
-	echo "unknown profile '$profile' (want intel, virtio, mock, stock, policy or policy-noopt)" >&2
+	echo "unknown profile '$profile' (want intel, virtio, mock, stock, policy, policy-noopt," \
+		"policy-cm-lockdown, policy-strict, policy-strict-noopt or policy-strict-conf)" >&2
 	exit 2
 	;;
 esac

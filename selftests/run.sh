@@ -4,13 +4,15 @@
 # "N passed, N failed[, N skipped]".  Exits non-zero on any failure, a
 # kernel panic or oops, or a VM that timed out or did not finish.
 #
-#   selftests/run.sh [host] [intel] [virtio] [mock] [policy] [policy-noopt] [stock]
-#                                                                (default: all)
+#   selftests/run.sh [host] [intel] [virtio] [mock] [policy] [policy-noopt]
+#                    [policy-cm-lockdown] [policy-strict] [policy-strict-noopt]
+#                    [policy-strict-conf] [stock]                (default: all)
 set -uo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 suites=("$@")
-[ ${#suites[@]} -gt 0 ] || suites=(host intel virtio mock policy policy-noopt stock)
+[ ${#suites[@]} -gt 0 ] || suites=(host intel virtio mock policy policy-noopt policy-cm-lockdown
+	policy-strict policy-strict-noopt policy-strict-conf stock)
 
 n=0 pass=0 fail=0 skip=0 broken=0
 echo "TAP version 13"
@@ -33,7 +35,7 @@ for s in "${suites[@]}"; do
 	host)
 		tally < <("$TOP/selftests/host/run.sh")
 		;;
-	intel|virtio|mock|policy|policy-noopt|stock)
+	intel|virtio|mock|policy*|stock)
 		echo "# booting the $s profile under virtme-ng (TCG)"
 		"$TOP/selftests/run-vm.sh" "$s" 2> "$TOP/build/vm-$s.err"
 		rc=$?

@@ -2,16 +2,19 @@
 """iommuctl's command line on the host: usage errors exit 2 with a message,
 help has examples, `devices -j` reads a fixture sysfs tree correctly, rules
 files are checked (exit 2, FILE:LINE: messages) before anything is loaded,
-and `policy show` / `policy explain` read a fixture sysfs and debugfs."""
+`policy show` / `policy explain` read a fixture sysfs and debugfs, and what
+an EINVAL of the kernel is blamed on, for policy objects it must refuse."""
 
 import json
 import os
+import struct
 import subprocess
 import sys
 import tempfile
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 IOMMUCTL = os.path.join(TOP, "build", "iommuctl", "iommuctl")
+EXAMPLE = os.path.join(TOP, "build", "iommuctl", "policy", "untrusted_strict.bpf.o")
 fails = 0
 
 
@@ -145,7 +148,125 @@ def policy_cli(tmp):
                 "needs -r RULES")
     usage_error("policy name", ["policy", "load", "-r", good, "-n", "my-policy"],
                 "invalid policy name 'my-policy'")
+    usage_error("policy name too long", ["policy", "replace", "-r", good, "-n", "n" * 32],
+                "invalid policy name '" + "n" * 32 + "' (expected 1 to 31 letters")
+    usage_error("empty policy name", ["policy", "load", "-r", good, "-n", ""],
+                "invalid policy name ''")
     usage_error("policy unload argument", ["policy", "unload", "x"], "unexpected argument")
+
+
+def elf_sections(blob):
+    """{name: (header offset, data offset, size)} of an ELF64 little-endian file."""
+    if blob[:4] != b"\x7fELF" or blob[4] != 2 or blob[5] != 1:
+        raise ValueError("not an ELF64 little-endian file")
+    shoff, = struct.unpack_from("<Q", blob, 0x28)
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", blob, 0x3a)
+    hdrs = []
+    for i in range(shnum):
+        h = shoff + i * shentsize
+        name, _, _, _, off, size = struct.unpack_from("<IIQQQQ", blob, h)
+        hdrs.append((name, h, off, size))
+    strtab = hdrs[shstrndx][2]
+    out = {}
+    for name, h, off, size in hdrs:
+        end = blob.index(b"\0", strtab + name)
+        out[blob[strtab + name:end].decode()] = (h, off, size)
+    return out
+
+
+def patched_policy(src, dst, old_name, name=None, flags=None, no_callbacks=False):
+    """Copy the policy object src to dst with its struct iommu_policy_ops
+    changed in the ELF, as a policy built elsewhere might have it: its name
+    (bytes, at most 32, NUL-padded), its flags, or, with no_callbacks, no
+    program in any callback (the .struct_ops.link relocations dropped:
+    libbpf opens such an object, it cannot load it)."""
+    with open(src, "rb") as f:
+        blob = bytearray(f.read())
+    secs = elf_sections(blob)
+    _, off, size = secs[".struct_ops.link"]
+    at = blob.find(old_name.encode() + b"\0", off, off + size)
+    # struct iommu_policy_ops ends with "u64 flags; char name[32];"
+    if at < 0 or (at - off) % 8 or at + 32 > off + size or blob[at - 8:at] != bytes(8):
+        raise ValueError(f"{src}: no struct iommu_policy_ops named {old_name}")
+    if name is not None:
+        if len(name) > 32:
+            raise ValueError(f"name {name!r} is longer than the member")
+        blob[at:at + 32] = name.ljust(32, b"\0")
+    if flags is not None:
+        struct.pack_into("<Q", blob, at - 8, flags)
+    if no_callbacks:
+        h, _, _ = secs[".rel.struct_ops.link"]
+        struct.pack_into("<Q", blob, h + 32, 0)       # sh_size: no relocations
+    with open(dst, "wb") as f:
+        f.write(blob)
+    return dst
+
+
+NO_CALLBACK = ("it implements no decision callback (expected at least one of dev_trust, "
+               "dma_mode, resv_direct, pasid_attach or dma_owner)")
+
+
+def policy_einval_cli(tmp):
+    """What an EINVAL of the kernel's struct_ops map update is blamed on: the
+    policy as libbpf would write it, read by the hidden --why-einval (no
+    kernel, no root)."""
+    if not os.path.exists(EXAMPLE):
+        t("example policy object built", False, f"{EXAMPLE} missing: make tools")
+        return
+
+    def why(*args):
+        return run("policy", "load", "--why-einval", *args)
+
+    r = why(EXAMPLE)
+    t("EINVAL of a valid policy: the kernel refused it, with the last exit",
+      r.returncode == 1 and r.stderr.startswith(
+          "iommuctl: the kernel refused policy 'untrusted_strict' with EINVAL (Invalid "
+          "argument), though its name, flags and decision callbacks are valid (last "
+          "exit: "), r.stderr)
+    cases = [
+        ("a name with a blank", {"name": b"bad name"},
+         "the policy in {obj} (Invalid argument): policy name 'bad name' may only contain "
+         "letters, digits, '_' and '.' (not ' ')"),
+        ("an empty name", {"name": b""},
+         "the policy in {obj} (Invalid argument): policy name is empty (expected 1 to 31 "
+         "letters, digits, '_' or '.')"),
+        ("a name of 32 characters", {"name": b"n" * 32},
+         "the policy in {obj} (Invalid argument): policy name '" + "n" * 32 + "' is longer "
+         "than 31 characters"),
+        ("non-zero flags", {"flags": 0x4},
+         "policy 'untrusted_strict' (Invalid argument): flags is 0x4 (expected 0)"),
+        ("no decision callback", {"no_callbacks": True},
+         "policy 'untrusted_strict' (Invalid argument): " + NO_CALLBACK),
+        ("a bad name, flags and no callback", {"name": b"a/b", "flags": 1 << 63,
+                                               "no_callbacks": True},
+         "the policy in {obj} (Invalid argument): policy name 'a/b' may only contain "
+         "letters, digits, '_' and '.' (not '/'); flags is 0x8000000000000000 (expected "
+         "0); " + NO_CALLBACK),
+    ]
+    for i, (name, change, msg) in enumerate(cases):
+        obj = patched_policy(EXAMPLE, f"{tmp}/einval{i}.bpf.o", "untrusted_strict", **change)
+        r = why(obj)
+        want = "iommuctl: the kernel refused " + msg.format(obj=obj)
+        t(f"EINVAL of a policy with {name} names it",
+          r.returncode == 1 and want in r.stderr.splitlines(),
+          f"exit {r.returncode}\ngot:  {r.stderr!r}\nwant: {want!r}")
+    nocb = os.path.join(TOP, "build", "policy-tests", "test_nocb.bpf.o")
+    name = "EINVAL of a policy with init() only: no decision callback"
+    if os.path.exists(nocb):
+        r = why(nocb)
+        want = "iommuctl: the kernel refused policy 'nocb' (Invalid argument): " + NO_CALLBACK
+        t(name, r.returncode == 1 and want in r.stderr.splitlines(),
+          f"exit {r.returncode}\ngot:  {r.stderr!r}\nwant: {want!r}")
+    else:
+        print(f"ok - host: iommuctl cli: {name} # SKIP {nocb} not built")
+    r = why("-r", f"{tmp}/good.rules")
+    t("EINVAL of the table policy: nothing wrong with it",
+      r.returncode == 1 and "refused policy 'table' with EINVAL" in r.stderr, r.stderr)
+    r = why("-r", f"{tmp}/good.rules", "-n", "bad name")
+    want = ("iommuctl: the kernel refused the table policy (Invalid argument): policy name "
+            "'bad name' may only contain letters, digits, '_' and '.' (not ' ')")
+    t("EINVAL: a name set after the open (-n) is the one checked",
+      r.returncode == 1 and want in r.stderr.splitlines(), f"{r.stderr!r}, want {want!r}")
 
 
 def policy_fixture_cli(root):
@@ -258,6 +379,7 @@ def main():
         policy_fixture_cli(root)
     with tempfile.TemporaryDirectory() as tmp:
         policy_cli(tmp)
+        policy_einval_cli(tmp)
     return 1 if fails else 0
 
 

@@ -19,10 +19,21 @@ import test_rmrr  # noqa: E402
 import test_tracepoints  # noqa: E402
 
 
+# Boots that make the kernel's own DMA choice strict or lock the kernel
+# down from the command line, and the attach policy tests written for them.
+CMDLINE_PROFILES = {
+    "policy-cm-lockdown": "cmdline_forced_strict",
+    "policy-strict": "cmdline_strict_",
+    "policy-strict-noopt": "cmdline_strict_",
+    "policy-strict-conf": "cmdline_strict_",
+}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--profile", required=True,
-                    choices=["intel", "virtio", "mock", "stock", "policy", "policy-noopt"])
+                    choices=["intel", "virtio", "mock", "stock", "policy", "policy-noopt",
+                             *CMDLINE_PROFILES])
     ap.add_argument("--out", required=True)
     ap.add_argument("--golden-out", help="write event formats here and exit")
     ap.add_argument("-k", dest="only", help="run tests whose name has this")
@@ -36,6 +47,12 @@ def main():
 
     tap = Tap(os.path.join(args.out, "results.tap"), args.profile)
     tap.diag(f"kernel {os.uname().release}, profile {args.profile}")
+    if args.profile in CMDLINE_PROFILES:
+        # Only the attach policy tests written for this boot; each checks
+        # what the command line asked for.
+        test_policy.run(tap, args.only or CMDLINE_PROFILES[args.profile])
+        tap.done()
+        return 0
     if args.profile.startswith("policy"):
         # Two edu devices, one with a firmware 1:1 map (selftests/vm/acpi):
         # the tracepoint and iommuctl tests assume one plain edu.

@@ -10,13 +10,14 @@ devices whatever happens."""
 import json
 import os
 import signal
+import struct
 import subprocess
 import tempfile
 import time
 
 from iommutest.background import IOMMUCTL, TOP
 from iommutest.background import iommuctl as start_iommuctl
-from iommutest.tap import check
+from iommutest.tap import Skip, check
 from iommutest.tracefs import Trace
 
 SYSFS = "/sys/kernel/iommu_policy"
@@ -25,6 +26,8 @@ MOCK_CTL = f"{DEBUGFS}/iommu_policy_mock/ctl"
 VERDICTS = f"{DEBUGFS}/iommu_policy/verdicts"
 PIN = "/sys/fs/bpf/iommu_policy"
 EXAMPLE = os.path.join(TOP, "build", "iommuctl", "policy", "untrusted_strict.bpf.o")
+# A policy with init() and no decision callback (selftests/vm/policy/progs)
+NOCB = os.path.join(TOP, "build", "policy-tests", "test_nocb.bpf.o")
 COUNTERS = ["decisions", "dev_trust", "dma_mode", "resv_direct", "pasid_attach",
             "dma_owner", "clamped", "invalid", "errors"]
 # What each proposed dma_mode makes of a group (enum iommu_policy_dma_mode)
@@ -81,6 +84,47 @@ def debugfs_verdicts(dev):
     return out
 
 
+def elf_sections(blob):
+    """{name: (header offset, data offset, size)} of an ELF64 little-endian file."""
+    check(blob[:4] == b"\x7fELF" and blob[4] == 2 and blob[5] == 1,
+          "not an ELF64 little-endian file")
+    shoff, = struct.unpack_from("<Q", blob, 0x28)
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", blob, 0x3a)
+    hdrs = []
+    for i in range(shnum):
+        h = shoff + i * shentsize
+        name, _, _, _, off, size = struct.unpack_from("<IIQQQQ", blob, h)
+        hdrs.append((name, h, off, size))
+    strtab = hdrs[shstrndx][2]
+    out = {}
+    for name, h, off, size in hdrs:
+        end = blob.index(b"\0", strtab + name)
+        out[blob[strtab + name:end].decode()] = (h, off, size)
+    return out
+
+
+def patched_policy(src, old_name, name=None, flags=None):
+    """A copy of the policy object src (a temporary file: the caller removes
+    it) with its struct iommu_policy_ops changed in the ELF, as a policy built
+    elsewhere might have it: its name (bytes, at most 32, NUL-padded) or its
+    flags.  iommuctl cannot make such a policy: it checks -n itself."""
+    with open(src, "rb") as f:
+        blob = bytearray(f.read())
+    _, off, size = elf_sections(blob)[".struct_ops.link"]
+    at = blob.find(old_name.encode() + b"\0", off, off + size)
+    # struct iommu_policy_ops ends with "u64 flags; char name[32];"
+    check(at >= 0 and (at - off) % 8 == 0 and at + 32 <= off + size and
+          blob[at - 8:at] == bytes(8), f"{src}: no struct iommu_policy_ops named {old_name}")
+    if name is not None:
+        blob[at:at + 32] = name.ljust(32, b"\0")
+    if flags is not None:
+        struct.pack_into("<Q", blob, at - 8, flags)
+    f = tempfile.NamedTemporaryFile("wb", prefix="policy-", suffix=".bpf.o", delete=False)
+    f.write(blob)
+    f.close()
+    return f.name
+
+
 class Session:
     """Mock devices and a pinned policy that go away whatever happens."""
 
@@ -99,6 +143,10 @@ class Session:
 
     def rules(self, text):
         self.files.append(rules_file(text))
+        return self.files[-1]
+
+    def patched(self, *args, **kwargs):
+        self.files.append(patched_policy(*args, **kwargs))
         return self.files[-1]
 
     def load(self, *args):
@@ -216,15 +264,19 @@ def test_replace_swaps_rules():
         check(sysfs("state") == "enabled" and sysfs("name") == "table2" and
               sysfs("last_exit_kind") == "replaced" and os.path.exists(PIN),
               f"after replace: {sysfs('state')} {sysfs('name')} {sysfs('last_exit_kind')}")
+        # identity where the kernel chose lazy is loosening: the boot decides
+        loosen = sysfs("allow_loosen") == "applied"
         _, t2 = s.add("pm2")
-        check(t2 == "identity", f"pm2 (new rule: identity) got {t2}")
+        check(t2 == ("identity" if loosen else "DMA-FQ"),
+              f"pm2 (new rule: identity, allow_loosen {loosen}) got {t2}")
         # The old rules are gone: pm1 gets what the kernel proposes.
         _, t1 = s.add("pm1")
         d1 = explain("pm1")["decisions"]["dma_mode"]
         check(d1["verdict"] == "default" and d1["seq"] == seq and
               DMA_TYPE[d1["applied"]] == t1, f"pm1 after replace: {d1}, group {t1}")
         d2 = explain("pm2")["decisions"]["dma_mode"]
-        check(d2["verdict"] == "identity" and d2["reason"] == "applied" and d2["seq"] == seq
+        check(d2["verdict"] == "identity" and
+              d2["reason"] == ("applied" if loosen else "no_optin") and d2["seq"] == seq
               and d2["current"], f"pm2 after replace: {d2}")
 
 
@@ -280,6 +332,69 @@ def test_second_load_is_busy():
               f"second load: {r.returncode} {r.stderr}")
         check(sysfs("name") == "table" and sysfs("enable_seq") == seq,
               "the second load changed the policy")
+
+
+def refused(args, want, what):
+    """iommuctl policy ARGS exits 1 with the line want on stderr."""
+    r = iommuctl("policy", *args)
+    check(r.returncode == 1 and want in r.stderr.splitlines(),
+          f"{what}: exit {r.returncode}\ngot:  {r.stderr!r}\nwant: {want!r}")
+
+
+def test_bad_name_attaches_nothing():
+    """A policy whose name the kernel refuses (EINVAL from the struct_ops
+    map update): iommuctl names the name, and nothing is attached or
+    replaced."""
+    with Session() as s:
+        seq = sysfs("enable_seq")
+        r = iommuctl("policy", "load", "-n", "bad name", EXAMPLE)
+        check(r.returncode == 2 and "invalid policy name 'bad name'" in r.stderr,
+              f"load -n 'bad name': exit {r.returncode}: {r.stderr}")
+        obj = s.patched(EXAMPLE, "untrusted_strict", name=b"bad name")
+        want = (f"iommuctl: the kernel refused the policy in {obj} (Invalid argument): "
+                "policy name 'bad name' may only contain letters, digits, '_' and '.' "
+                "(not ' ')")
+        refused(["load", obj], want, "load of a policy named 'bad name'")
+        check(sysfs("state") == "disabled" and sysfs("enable_seq") == seq and
+              not os.path.exists(PIN),
+              f"after it: state {sysfs('state')}, enable_seq {sysfs('enable_seq')} (was "
+              f"{seq}), pinned {os.path.exists(PIN)}")
+
+        s.load("-r", s.rules("dev=pm1 dma_mode strict\n"))
+        seq = sysfs("enable_seq")
+        refused(["replace", obj], want, "replace by a policy named 'bad name'")
+        check(sysfs("state") == "enabled" and sysfs("name") == "table" and
+              sysfs("enable_seq") == seq and os.path.exists(PIN),
+              f"replace changed the policy: {sysfs('state')} {sysfs('name')} seq "
+              f"{sysfs('enable_seq')} (was {seq})")
+
+
+def test_flags_attach_nothing():
+    """A policy with flags != 0: iommuctl gives their value, nothing is attached."""
+    with Session() as s:
+        seq = sysfs("enable_seq")
+        obj = s.patched(EXAMPLE, "untrusted_strict", flags=0x4)
+        refused(["load", obj], "iommuctl: the kernel refused policy 'untrusted_strict' "
+                "(Invalid argument): flags is 0x4 (expected 0)", "load with flags 0x4")
+        check(sysfs("state") == "disabled" and sysfs("enable_seq") == seq and
+              not os.path.exists(PIN), f"after it: state {sysfs('state')}, enable_seq "
+              f"{sysfs('enable_seq')} (was {seq}), pinned {os.path.exists(PIN)}")
+
+
+def test_no_callback_attaches_nothing():
+    """A policy with init() and no decision callback (the policy suite's
+    test_nocb): iommuctl says a callback is missing."""
+    if not os.path.exists(NOCB):
+        raise Skip(f"{NOCB} is not built (selftests/vm/policy)")
+    with Session():
+        seq = sysfs("enable_seq")
+        refused(["load", NOCB], "iommuctl: the kernel refused policy 'nocb' (Invalid "
+                "argument): it implements no decision callback (expected at least one of "
+                "dev_trust, dma_mode, resv_direct, pasid_attach or dma_owner)",
+                "load of a policy without callbacks")
+        check(sysfs("state") == "disabled" and sysfs("enable_seq") == seq and
+              not os.path.exists(PIN), f"after it: state {sysfs('state')}, enable_seq "
+              f"{sysfs('enable_seq')} (was {seq}), pinned {os.path.exists(PIN)}")
 
 
 def test_needs_cap_sys_admin():
@@ -363,6 +478,9 @@ def tests(profile):
         test_unload,
         test_malformed_rules_load_nothing,
         test_second_load_is_busy,
+        test_bad_name_attaches_nothing,
+        test_flags_attach_nothing,
+        test_no_callback_attaches_nothing,
         test_needs_cap_sys_admin,
         test_example_object,
         test_events_show_decisions,

@@ -35,6 +35,10 @@
 #define POLICY_VERDICTS	"/sys/kernel/debug/iommu_policy/verdicts"
 #define DEFAULT_PIN	"/sys/fs/bpf/iommu_policy"
 #define BPFFS_DIR	"/sys/fs/bpf"
+/* policy_view() reads the callbacks from libbpf's shadow struct_ops type */
+#if LIBBPF_MAJOR_VERSION < 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION < 4)
+#error "iommuctl needs libbpf 1.4 or later"
+#endif
 /* BPF_F_LINK of <linux/bpf.h> 6.4+; the system's header may be older */
 #define MAP_F_LINK	(1U << 13)
 
@@ -43,8 +47,10 @@ enum policy_cmd { CMD_LOAD, CMD_REPLACE, CMD_UNLOAD, CMD_SHOW, CMD_EXPLAIN };
 static struct {
 	enum policy_cmd cmd;
 	const char *rules, *name, *obj, *pin, *dev;
-	bool json, verbose, check;
+	bool json, verbose, check, why_einval;
 } opt = { .pin = DEFAULT_PIN };
+
+enum { OPT_WHY_EINVAL = 0x100 };
 
 /* ------------------------------------------------------------ options */
 
@@ -109,6 +115,8 @@ static const struct argp_option load_opts[] = {
 	{ "pin", 'p', "PIN", 0, "pin the link here (default " DEFAULT_PIN ")", 0 },
 	{ "json", 'j', NULL, 0, "JSON output", 0 },
 	{ "verbose", 'v', NULL, 0, "libbpf debug output; verifier log on load errors", 0 },
+	{ "why-einval", OPT_WHY_EINVAL, NULL, OPTION_HIDDEN, "open the policy and say what "
+	  "an EINVAL of the kernel would be blamed on; load nothing (tests)", 0 },
 	{},
 };
 
@@ -153,6 +161,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case 'R':
 		sysfs_root = arg;
+		break;
+	case OPT_WHY_EINVAL:
+		opt.why_einval = true;
 		break;
 	case ARGP_KEY_ARG:
 		if ((opt.cmd == CMD_LOAD || opt.cmd == CMD_REPLACE) && !opt.obj)
@@ -318,7 +329,7 @@ static int policy_name(struct policy_obj *p, const char *name)
 			continue;
 		if (name) {
 			memset(data + off, 0, IOMMU_POLICY_NAME_LEN);
-			memcpy(data + off, name, strlen(name));
+			memcpy(data + off, name, strnlen(name, IOMMU_POLICY_NAME_LEN));
 		}
 		snprintf(p->name, sizeof(p->name), "%.*s", IOMMU_POLICY_NAME_LEN - 1,
 			 data + off);
@@ -329,17 +340,82 @@ static int policy_name(struct policy_obj *p, const char *name)
 	return EXIT_USAGE;
 }
 
-static bool valid_name(const char *name)
+/* An integer member of a policy (flags: a __u64); 0 for an odd size */
+static __u64 member_uint(const char *p, size_t size)
 {
-	size_t n = strlen(name);
+	__u64 v8;
+	__u32 v4;
+	__u16 v2;
 
-	if (!n || n >= IOMMU_POLICY_NAME_LEN)
-		return false;
-	for (const char *c = name; *c; c++)
-		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-		      (*c >= '0' && *c <= '9') || *c == '_' || *c == '.'))
-			return false;
-	return true;
+	switch (size) {
+	case 1:
+		return (__u8)*p;
+	case 2:
+		memcpy(&v2, p, 2);
+		return v2;
+	case 4:
+		memcpy(&v4, p, 4);
+		return v4;
+	case 8:
+		memcpy(&v8, p, 8);
+		return v8;
+	}
+	return 0;
+}
+
+/*
+ * What the kernel checks of the policy when libbpf writes it to its map
+ * (iommu_policy_init_member(), iommu_policy_validate_ops()), as libbpf will
+ * write it: the map's initial value.  Name and flags are the bytes libbpf
+ * sends.  For the callbacks, libbpf (1.4+) keeps its "shadow type" there: in
+ * each function pointer member, the struct bpf_program whose fd it sends for
+ * that member, set from the object's .struct_ops relocations (or by whoever
+ * opened the object), NULL for none.  That is the one public view of which
+ * member a program fills: the programs alone do not say it, and libbpf's
+ * struct_ops state (st_ops->progs) is private.
+ */
+static void policy_view(const struct policy_obj *p, struct policy_ops_view *v)
+{
+	const struct btf *btf = bpf_object__btf(p->obj);
+	const struct btf_type *t = policy_type(p->obj, p->map);
+	const char *data = bpf_map__initial_value(p->map, NULL);
+	const struct btf_member *m;
+
+	memset(v, 0, sizeof(*v));
+	if (!t || !data)
+		return;
+	m = btf_members(t);
+	/* t->size, not the map's value size: after the load, that is the kernel's */
+	for (int i = 0; i < btf_vlen(t); i++, m++) {
+		const char *mname = btf__name_by_offset(btf, m->name_off);
+		const struct btf_type *mt = btf__type_by_id(btf, m->type);
+		long long rsize = btf__resolve_size(btf, m->type);
+		size_t off = btf_member_bit_offset(t, i) / 8, size = rsize > 0 ? rsize : 0;
+
+		if (!mname || !size || off + size > t->size)
+			continue;
+		if (!strcmp(mname, "name") && size == IOMMU_POLICY_NAME_LEN) {
+			v->name = data + off;
+			continue;
+		}
+		if (!strcmp(mname, "flags")) {
+			v->flags = member_uint(data + off, size);
+			continue;
+		}
+		while (mt && (btf_is_mod(mt) || btf_is_typedef(mt)))
+			mt = btf__type_by_id(btf, mt->type);
+		if (!mt || !btf_is_ptr(mt) || size != sizeof(void *))
+			continue;
+		for (int h = 0; h < IOMMU_POLICY_NR_HOOKS; h++) {
+			void *prog;
+
+			if (strcmp(mname, policy_hook_name(h)))
+				continue;
+			memcpy(&prog, data + off, sizeof(prog));
+			if (prog)
+				v->callbacks |= 1U << h;
+		}
+	}
 }
 
 static int open_object(struct policy_obj *p, const char *path)
@@ -377,8 +453,8 @@ static int open_object(struct policy_obj *p, const char *path)
 	return 0;
 }
 
-/* Open and load the policy of -r or OBJ, with -n's name; not attached yet */
-static int policy_load_obj(struct policy_obj *p)
+/* Open the policy of -r or OBJ, with -n's name */
+static int policy_open_obj(struct policy_obj *p)
 {
 	int err;
 
@@ -397,7 +473,15 @@ static int policy_load_obj(struct policy_obj *p)
 		if (err)
 			return err;
 	}
-	err = policy_name(p, opt.name);
+	return policy_name(p, opt.name);
+}
+
+/* Open and load the policy of -r or OBJ, with -n's name; not attached yet */
+static int policy_load_obj(struct policy_obj *p)
+{
+	int err;
+
+	err = policy_open_obj(p);
 	if (err)
 		return err;
 	err = opt.rules ? table_bpf__load(p->table) : bpf_object__load(p->obj);
@@ -451,34 +535,54 @@ static int fill_table(struct table_bpf *skel, const struct policy_rules *rs)
 	return 0;
 }
 
-/* What last_exit_* said before an attach, to tell an init() failure apart */
-struct exit_snap {
-	char kind[32], msg[300];
-};
-
-static void exit_snap(struct exit_snap *s)
+/*
+ * What last_exit_* and nr_errors said before an attach, to tell an init()
+ * failure apart: a failed attach records it as the last exit, a failed
+ * replacement only counts it in nr_errors.
+ */
+static void exit_snap(struct policy_exit_snap *s)
 {
 	policy_attr("last_exit_kind", s->kind, sizeof(s->kind));
 	policy_attr("last_exit_msg", s->msg, sizeof(s->msg));
+	s->nr_errors = policy_attr_ll("nr_errors");
 }
 
-static bool init_failed(const struct exit_snap *before, char *msg, size_t len)
+/*
+ * EINVAL: the kernel refused the policy when libbpf wrote it to its map.
+ * Say which of its checks fails, naming the value it refused.
+ */
+static void report_einval(const struct policy_obj *p)
 {
-	struct exit_snap now;
+	struct policy_ops_view v;
+	char why[512], last[400];
 
-	exit_snap(&now);
-	snprintf(msg, len, "%s", now.msg);
-	return !strcmp(now.kind, "error_init") &&
-	       (strcmp(before->kind, now.kind) || strcmp(before->msg, now.msg));
+	policy_view(p, &v);
+	if (!policy_ops_invalid(&v, why, sizeof(why))) {
+		last_exit_str(last, sizeof(last));
+		fprintf(stderr, "iommuctl: the kernel refused policy '%s' with EINVAL (%s), "
+			"though its name, flags and decision callbacks are valid (last exit: "
+			"%s)\n", p->name, strerror(EINVAL), last);
+	} else if (v.name && policy_name_valid(v.name, IOMMU_POLICY_NAME_LEN, NULL, 0)) {
+		fprintf(stderr, "iommuctl: the kernel refused policy '%s' (%s): %s\n", p->name,
+			strerror(EINVAL), why);
+	} else {
+		/* Its name is what is wrong: name it by where it comes from */
+		fprintf(stderr, "iommuctl: the kernel refused %s%s (%s): %s\n",
+			opt.obj ? "the policy in " : "the table policy", opt.obj ? opt.obj : "",
+			strerror(EINVAL), why);
+	}
 }
 
 /* Why the kernel refused to attach (err < 0) or swap in (replace) a policy */
-static void report_attach_error(int err, const char *name, const struct exit_snap *before,
-				bool replace)
+static void report_attach_error(int err, const struct policy_obj *p,
+				const struct policy_exit_snap *before, bool replace)
 {
+	struct policy_exit_snap now;
+	const char *name = p->name;
 	char msg[300], last[400];
 
-	if (init_failed(before, msg, sizeof(msg))) {
+	exit_snap(&now);
+	if (policy_init_failed(before, &now, err, msg, sizeof(msg))) {
 		fprintf(stderr, "iommuctl: policy '%s' refused to start: %s%s\n", name, msg,
 			replace ? "; the old policy stays attached" : "");
 		return;
@@ -498,9 +602,7 @@ static void report_attach_error(int err, const char *name, const struct exit_sna
 			"SEC(\".struct_ops.link\")\n");
 		break;
 	case EINVAL:
-		fprintf(stderr, "iommuctl: the kernel refused policy '%s' (%s): its flags must "
-			"be 0 and it must implement at least one decision callback\n", name,
-			strerror(-err));
+		report_einval(p);
 		break;
 	case ENOENT:	/* BPF_LINK_UPDATE: the link's policy is not the attached one */
 	case ENOLINK:	/* BPF_LINK_UPDATE: the link was detached */
@@ -603,7 +705,7 @@ static int prepare(struct policy_rules *rs)
 		policy_rules_print(rs, stdout);
 		return -1;
 	}
-	if (opt.name && !valid_name(opt.name)) {
+	if (opt.name && !policy_name_valid(opt.name, IOMMU_POLICY_NAME_LEN, NULL, 0)) {
 		fprintf(stderr, "iommuctl: invalid policy name '%s' (expected 1 to %d letters, "
 			"digits, '_' or '.')\n", opt.name, IOMMU_POLICY_NAME_LEN - 1);
 		return EXIT_USAGE;
@@ -616,14 +718,32 @@ static int prepare(struct policy_rules *rs)
 	return ret;
 }
 
+/* --why-einval (tests): report_einval() of the policy as opened, no kernel */
+static int policy_why_einval(void)
+{
+	struct policy_obj p;
+	int ret;
+
+	trace_libbpf_setup(opt.verbose);
+	ret = policy_open_obj(&p);
+	if (!ret) {
+		report_einval(&p);
+		ret = EXIT_FAILURE;
+	}
+	policy_obj_free(&p);
+	return ret;
+}
+
 static int policy_load(void)
 {
 	struct policy_rules rs = {};
-	struct exit_snap before;
+	struct policy_exit_snap before;
 	struct policy_obj p = {};
 	struct bpf_link *link;
 	int ret;
 
+	if (opt.why_einval)
+		return policy_why_einval();
 	ret = prepare(&rs);
 	if (ret)
 		goto out_rules;
@@ -653,7 +773,7 @@ static int policy_load(void)
 	exit_snap(&before);
 	link = bpf_map__attach_struct_ops(p.map);
 	if (!link) {
-		report_attach_error(-errno, p.name, &before, false);
+		report_attach_error(-errno, &p, &before, false);
 		ret = EXIT_FAILURE;
 		goto out;
 	}
@@ -685,7 +805,7 @@ static int policy_replace(void)
 {
 	char old[64], last[400];
 	struct policy_rules rs = {};
-	struct exit_snap before;
+	struct policy_exit_snap before;
 	struct policy_obj p = {};
 	struct bpf_link *link;
 	int ret, fd = -1;
@@ -739,12 +859,12 @@ static int policy_replace(void)
 		goto out;
 	}
 	if (errno != EBUSY) {
-		report_attach_error(-errno, p.name, &before, true);
+		report_attach_error(-errno, &p, &before, true);
 		ret = EXIT_FAILURE;
 		goto out;
 	}
 	if (bpf_link_update(fd, bpf_map__fd(p.map), NULL)) {
-		report_attach_error(-errno, p.name, &before, true);
+		report_attach_error(-errno, &p, &before, true);
 		ret = EXIT_FAILURE;
 		goto out;
 	}

@@ -14,6 +14,7 @@
 #include <linux/capability.h>
 #include <linux/iommu_policy.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <dirent.h>
@@ -31,6 +32,7 @@
 #include "test_policy.h"
 #include "test_bad_write.skel.h"
 #include "test_kfunc_other.skel.h"
+#include "test_nocb.skel.h"
 #include "test_nolink.skel.h"
 #include "test_policy.skel.h"
 #include "test_sleepable.skel.h"
@@ -38,6 +40,10 @@
 #define POLICY_DIR	"/sys/kernel/iommu_policy/"
 #define VERDICTS	"/sys/kernel/debug/iommu_policy/verdicts"
 #define MOCK_CTL	"/sys/kernel/debug/iommu_policy_mock/ctl"
+#define DETACH_DELAY	"/sys/kernel/debug/iommu_policy/test_detach_delay_ms"
+#define LOCKDOWN	"/sys/kernel/security/lockdown"
+/* what the lockdown LSM logs when it refuses our reason */
+#define LOCKDOWN_NOTICE	"loosening DMA isolation through a BPF IOMMU policy is restricted"
 #define PLATFORM	"/sys/bus/platform/devices/"
 #define PCI_DEVS	"/sys/bus/pci/devices/"
 #define TRACEFS		"/sys/kernel/tracing/"
@@ -107,6 +113,9 @@ static long long pol_ll(const char *file)
 	return atoll(pol(file));
 }
 
+/* Kept open across lockdown, which closes debugfs files to new opens */
+static int mock_fd = -1;
+
 /* One command to the mock IOMMU; returns 0 or -errno */
 static int mock(const char *fmt, ...)
 {
@@ -116,7 +125,47 @@ static int mock(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(cmd, sizeof(cmd), fmt, ap);
 	va_end(ap);
-	return write_file(MOCK_CTL, cmd);
+	if (mock_fd < 0)
+		return write_file(MOCK_CTL, cmd);
+	return write(mock_fd, cmd, strlen(cmd)) < 0 ? -errno : 0;
+}
+
+/* Lines of the kernel log so far that contain all of @a and @b */
+static int kmsg_count(const char *a, const char *b)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+	char rec[2048];
+	int n = 0;
+	ssize_t len;
+
+	if (fd < 0)
+		__FAIL("cannot open /dev/kmsg: %s", strerror(errno));
+	while ((len = read(fd, rec, sizeof(rec) - 1)) != 0) {
+		if (len < 0) {
+			if (errno == EPIPE)	/* overwritten: go on */
+				continue;
+			break;			/* EAGAIN: the end */
+		}
+		rec[len] = '\0';
+		if (strstr(rec, a) && (!b || strstr(rec, b)))
+			n++;
+	}
+	close(fd);
+	return n;
+}
+
+/* Is @opt a word of the kernel command line? */
+static bool cmdline_has(const char *opt)
+{
+	char buf[4096], *p;
+	size_t n = strlen(opt);
+
+	if (read_file("/proc/cmdline", buf, sizeof(buf)))
+		return false;
+	for (p = buf; (p = strstr(p, opt)); p += n)
+		if ((p == buf || p[-1] == ' ') && (!p[n] || p[n] == ' '))
+			return true;
+	return false;
 }
 
 #define MOCK_OK(fmt, ...) ASSERT_EQ(mock(fmt, ##__VA_ARGS__), 0)
@@ -469,19 +518,63 @@ TEST(dev_trust_trusting_untrusted_needs_optin)
 	test_policy__destroy(skel);
 }
 
+/*
+ * A device joining a group whose default domain was chosen without it: an
+ * untrusted verdict must be in effect (the group re-evaluated to strict)
+ * or recorded as not in effect, never "applied" while it is not.
+ */
+TEST(dev_trust_holds_for_the_whole_group)
+{
+	struct test_policy *skel;
+	struct bpf_link *link;
+
+	skel = policy(&link, 0, 0, 0, 0, 0);
+	set_dev_all(skel, "pt-m1", IOMMU_POLICY_TRUST_UNTRUSTED, 0, 0);
+	set_dev_all(skel, "pt-m3", IOMMU_POLICY_TRUST_UNTRUSTED, 0, 0);
+	set_dev_all(skel, "pt-m5", IOMMU_POLICY_TRUST_UNTRUSTED, 0, 0);
+
+	/* trusted first, untrusted joins: the group is made strict */
+	MOCK_OK("add pt-m0 group=m");
+	ASSERT_STREQ(group_type("pt-m0"), "DMA-FQ");
+	MOCK_OK("add pt-m1 group=m");
+	ASSERT_STREQ(group_type("pt-m1"), "DMA");
+	ASSERT_RECORD("pt-m1", "dev_trust", IOMMU_POLICY_TRUST_UNTRUSTED, "applied");
+
+	/* untrusted first, trusted joins: it stays strict */
+	MOCK_OK("add pt-m3 group=n");
+	ASSERT_STREQ(group_type("pt-m3"), "DMA");
+	MOCK_OK("add pt-m2 group=n");
+	ASSERT_STREQ(group_type("pt-m2"), "DMA");
+	ASSERT_RECORD("pt-m2", "dev_trust", IOMMU_POLICY_TRUST_TRUSTED, "default");
+
+	/* the group is owned: its domain cannot change, and the record says so */
+	MOCK_OK("add pt-m4 group=o");
+	MOCK_OK("claim pt-m4");
+	MOCK_OK("add pt-m5 group=o");
+	ASSERT_STREQ(group_type("pt-m5"), "DMA-FQ");
+	ASSERT_RECORD("pt-m5", "dev_trust", IOMMU_POLICY_TRUST_UNTRUSTED, "group");
+	MOCK_OK("release pt-m4");
+	detach(link);
+	test_policy__destroy(skel);
+}
+
 /* --- dma_mode ----------------------------------------------------------- */
 
 TEST(dma_mode_each_verdict)
 {
-	static const struct {
-		int verdict;
+	/* identity where the kernel chose lazy is loosening, even if trusted */
+	bool opt = allow_loosen();
+	const struct {
+		int verdict, applied;
 		const char *type;
 		const char *reason;
 	} cases[] = {
-		{ IOMMU_POLICY_DMA_DEFAULT, "DMA-FQ", "default" },
-		{ IOMMU_POLICY_DMA_IDENTITY, "identity", "applied" },
-		{ IOMMU_POLICY_DMA_LAZY, "DMA-FQ", "applied" },
-		{ IOMMU_POLICY_DMA_STRICT, "DMA", "applied" },
+		{ IOMMU_POLICY_DMA_DEFAULT, IOMMU_POLICY_DMA_LAZY, "DMA-FQ", "default" },
+		{ IOMMU_POLICY_DMA_IDENTITY,
+		  opt ? IOMMU_POLICY_DMA_IDENTITY : IOMMU_POLICY_DMA_LAZY,
+		  opt ? "identity" : "DMA-FQ", opt ? "applied" : "no_optin" },
+		{ IOMMU_POLICY_DMA_LAZY, IOMMU_POLICY_DMA_LAZY, "DMA-FQ", "applied" },
+		{ IOMMU_POLICY_DMA_STRICT, IOMMU_POLICY_DMA_STRICT, "DMA", "applied" },
 	};
 	struct test_policy *skel;
 	struct bpf_link *link;
@@ -496,8 +589,7 @@ TEST(dma_mode_each_verdict)
 		MOCK_OK("add %s", dev);
 		TH_LOG("dma_mode %d -> %s", cases[i].verdict, group_type(dev));
 		ASSERT_STREQ(group_type(dev), cases[i].type);
-		ASSERT_RECORD(dev, "dma_mode", cases[i].verdict ?: IOMMU_POLICY_DMA_LAZY,
-			      cases[i].reason);
+		ASSERT_RECORD(dev, "dma_mode", cases[i].applied, cases[i].reason);
 		ASSERT_EQ(pol_ll("nr_dma_mode"), n + 1);
 		/* the kernel proposed its default: lazy, on a new group */
 		ASSERT_EQ(skel->bss->seen_dma_proposed, IOMMU_POLICY_DMA_LAZY);
@@ -565,21 +657,26 @@ TEST(dma_mode_strictest_wins_in_group)
 	struct test_policy *skel;
 	struct bpf_link *link;
 
+	const char *first = allow_loosen() ? "identity" : "DMA-FQ";
+
 	skel = policy(&link, 0, 0, 0, 0, 0);
 	set_dev_all(skel, "pt-g0", 0, IOMMU_POLICY_DMA_IDENTITY, 0);
 	set_dev_all(skel, "pt-g1", 0, IOMMU_POLICY_DMA_STRICT, 0);
 	MOCK_OK("add pt-g0 group=g");
-	ASSERT_STREQ(group_type("pt-g0"), "identity");
+	ASSERT_STREQ(group_type("pt-g0"), first);
 	/* a second device joins the group's existing domain */
 	MOCK_OK("add pt-g1 group=g");
-	ASSERT_STREQ(group_type("pt-g1"), "identity");
+	ASSERT_STREQ(group_type("pt-g1"), first);
 
 	/* the kernel's own re-evaluation asks about every device */
 	ASSERT_EQ(set_group_type("pt-g0", "auto"), 0);
 	ASSERT_STREQ(group_type("pt-g0"), "DMA");
 	ASSERT_EQ(skel->bss->seen_dma_flags & IOMMU_POLICY_DMA_F_REEVAL,
 		  IOMMU_POLICY_DMA_F_REEVAL);
-	ASSERT_RECORD("pt-g0", "dma_mode", IOMMU_POLICY_DMA_IDENTITY, "applied");
+	if (allow_loosen())
+		ASSERT_RECORD("pt-g0", "dma_mode", IOMMU_POLICY_DMA_IDENTITY, "applied");
+	else
+		ASSERT_RECORD("pt-g0", "dma_mode", IOMMU_POLICY_DMA_LAZY, "no_optin");
 	ASSERT_RECORD("pt-g1", "dma_mode", IOMMU_POLICY_DMA_STRICT, "applied");
 
 	set_dev_all(skel, "pt-g1", 0, IOMMU_POLICY_DMA_LAZY, 0);
@@ -713,6 +810,14 @@ TEST(dma_owner_each_verdict)
 	skel->bss->def.owner = IOMMU_POLICY_OWNER_DENY;
 	ASSERT_EQ(mock("claim pt-o0"), -EPERM);
 	ASSERT_RECORD("pt-o0", "dma_owner", IOMMU_POLICY_OWNER_DENY, "applied");
+
+	/* an IOMMU that can force the device's DMA coherent says so */
+	skel->bss->def.owner = IOMMU_POLICY_OWNER_ALLOW;
+	MOCK_OK("add pt-o1 coherent");
+	MOCK_OK("claim pt-o1");
+	ASSERT_EQ(skel->bss->seen_owner_flags,
+		  IOMMU_POLICY_OWNER_F_DEVICE | IOMMU_POLICY_OWNER_F_COHERENT);
+	MOCK_OK("release pt-o1");
 	detach(link);
 	test_policy__destroy(skel);
 }
@@ -814,7 +919,7 @@ TEST(replace_through_link_update)
 	ASSERT_STREQ(pol("last_exit_kind"), "replaced");
 	ASSERT_EQ(a->bss->exit_kind, IOMMU_POLICY_EXIT_REPLACED);
 	MOCK_OK("add pt-a1");
-	ASSERT_STREQ(group_type("pt-a1"), "identity");
+	ASSERT_STREQ(group_type("pt-a1"), allow_loosen() ? "identity" : "DMA-FQ");
 
 	/* a failing init() keeps the current policy */
 	a->bss->init_ret = -EINVAL;
@@ -941,6 +1046,15 @@ static bool find_edu(bool want_rmrr, char *bdf, size_t size)
 	return found;
 }
 
+static unsigned long long intel_ecap(void)
+{
+	char buf[64];
+
+	if (read_file("/sys/class/iommu/dmar0/intel-iommu/ecap", buf, sizeof(buf)))
+		__FAIL("no intel-iommu ecap in sysfs");
+	return strtoull(buf, NULL, 16);
+}
+
 static const char *pci_group_type(const char *bdf)
 {
 	return group_type_on(PCI_DEVS, bdf);
@@ -983,7 +1097,7 @@ TEST_TIMEOUT(pci_policy_applies_on_rescan_and_auto, 180)
 	set_dev_all(skel, bdf, 0, IOMMU_POLICY_DMA_IDENTITY, 0);
 	snprintf(path, sizeof(path), PCI_DEVS "%s/iommu_group/type", bdf);
 	ASSERT_EQ(write_file(path, "auto"), 0);
-	ASSERT_STREQ(pci_group_type(bdf), "identity");
+	ASSERT_STREQ(pci_group_type(bdf), allow_loosen() ? "identity" : "DMA-FQ");
 
 	/* trust: an untrusted verdict forces strict translation */
 	set_dev_all(skel, bdf, IOMMU_POLICY_TRUST_UNTRUSTED, 0, 0);
@@ -1065,6 +1179,10 @@ TEST_TIMEOUT(rmrr_user_claim_needs_policy_and_optin, 180)
 	set_dev_all(skel, bdf, 0, 0, IOMMU_POLICY_RESV_RELAX);
 	ret = vfio_claim(bdf);
 	ASSERT_EQ(skel->bss->seen_resv_reason, IOMMU_POLICY_RESV_OWNER_CLAIM);
+	/* VT-d forces coherency if it has snoop control (ECAP.SC, bit 7) */
+	ASSERT_EQ(skel->bss->seen_owner_flags,
+		  IOMMU_POLICY_OWNER_F_DEVICE |
+		  (intel_ecap() & (1ULL << 7) ? IOMMU_POLICY_OWNER_F_COHERENT : 0));
 	if (allow_loosen()) {
 		ASSERT_EQ(ret, 0);
 		ASSERT_RECORD(bdf, "resv_direct", IOMMU_POLICY_RESV_RELAX, "applied");
@@ -1077,7 +1195,459 @@ TEST_TIMEOUT(rmrr_user_claim_needs_policy_and_optin, 180)
 	test_policy__destroy(skel);
 }
 
-/* --- lockdown: keep last, it cannot be undone --------------------------- */
+/* --- kernel checks of a policy at attach and update --------------------- */
+
+/* Set a member of the policy's initial value before load, through BTF */
+static void set_ops_member(struct bpf_object *obj, struct bpf_map *map,
+			   const char *member, const void *val, size_t len)
+{
+	const struct btf *btf = bpf_object__btf(obj);
+	const struct btf_member *m;
+	const struct btf_type *t;
+	size_t size;
+	char *data;
+	int id;
+
+	id = btf__find_by_name_kind(btf, "iommu_policy_ops", BTF_KIND_STRUCT);
+	ASSERT_GT(id, 0);
+	t = btf__type_by_id(btf, id);
+	data = bpf_map__initial_value(map, &size);
+	ASSERT_TRUE(data);
+	m = btf_members(t);
+	for (int i = 0; i < btf_vlen(t); i++, m++) {
+		if (strcmp(btf__name_by_offset(btf, m->name_off), member))
+			continue;
+		memcpy(data + m->offset / 8, val, len);
+		return;
+	}
+	__FAIL("iommu_policy_ops has no member %s", member);
+}
+
+/* Load and attach; the errno of whichever step the kernel refused, or 0 */
+static int try_attach(struct test_policy *skel, struct bpf_link **link)
+{
+	if (test_policy__load(skel))
+		return errno;
+	*link = bpf_map__attach_struct_ops(skel->maps.test_ops);
+	return *link ? 0 : errno;
+}
+
+TEST(attach_rejects_nonzero_flags)
+{
+	struct test_policy *skel = test_policy__open();
+	struct bpf_link *link = NULL;
+	unsigned long long flags = 1;
+
+	ASSERT_TRUE(skel);
+	set_ops_member(skel->obj, skel->maps.test_ops, "flags", &flags,
+		       sizeof(flags));
+	ASSERT_EQ(try_attach(skel, &link), EINVAL);
+	ASSERT_STREQ(pol("state"), "disabled");
+	test_policy__destroy(skel);
+}
+
+TEST(attach_rejects_bad_names)
+{
+	static const char * const names[] = { "", "bad name", "semi;colon" };
+
+	for (int i = 0; i < 3; i++) {
+		struct test_policy *skel = test_policy__open();
+		struct bpf_link *link = NULL;
+		char name[32] = {};
+
+		ASSERT_TRUE(skel);
+		strncpy(name, names[i], sizeof(name) - 1);
+		set_ops_member(skel->obj, skel->maps.test_ops, "name", name,
+			       sizeof(name));
+		TH_LOG("name \"%s\"", names[i]);
+		ASSERT_EQ(try_attach(skel, &link), EINVAL);
+		ASSERT_STREQ(pol("state"), "disabled");
+		test_policy__destroy(skel);
+	}
+}
+
+TEST(attach_rejects_policy_without_decisions)
+{
+	struct test_nocb *skel = test_nocb__open_and_load();
+	struct bpf_link *link;
+
+	ASSERT_TRUE(skel);
+	link = bpf_map__attach_struct_ops(skel->maps.nocb_ops);
+	ASSERT_TRUE(!link);
+	ASSERT_EQ(errno, EINVAL);
+	ASSERT_STREQ(pol("state"), "disabled");
+	test_nocb__destroy(skel);
+}
+
+TEST(update_needs_cap_sys_admin)
+{
+	struct test_policy *a, *b;
+	struct bpf_link *link;
+
+	a = policy(&link, 0, 0, 0, 0, 0);
+	b = load_policy("second");
+	ASSERT_EQ(drop_cap_sys_admin(), 0);
+	ASSERT_EQ(bpf_link__update_map(link, b->maps.test_ops), -EPERM);
+	ASSERT_STREQ(pol("name"), "test");
+	ASSERT_EQ(b->bss->init_calls, 0);
+	detach(link);
+	test_policy__destroy(b);
+	test_policy__destroy(a);
+}
+
+/* --- every hook's out-of-range verdicts --------------------------------- */
+
+TEST(record_keeps_out_of_range_verdict_clamped_to_s8)
+{
+	struct test_policy *skel;
+	struct bpf_link *link;
+	struct record r;
+
+	skel = policy(&link, 0, 300, 0, 0, 0);
+	MOCK_OK("add pt-v0");
+	ASSERT_TRUE(verdict_of("pt-v0", "dma_mode", &r));
+	ASSERT_EQ(r.verdict, 127);
+	ASSERT_EQ(r.applied, IOMMU_POLICY_DMA_LAZY);
+	ASSERT_STREQ(r.reason, "invalid");
+	ASSERT_TRUE(state_is("disabled", 5000));
+	ASSERT_STRSTR(pol("last_exit_msg"), "dma_mode(pt-v0) returned 300");
+	bpf_link__destroy(link);
+	test_policy__destroy(skel);
+}
+
+TEST(out_of_range_verdict_of_each_hook)
+{
+	static const struct {
+		const char *hook, *add, *cmd, *undo;
+		int ret, applied;
+	} cases[] = {
+		{ "resv_direct", "add pt-v1 resv_direct", "claim pt-v1", NULL,
+		  -EINVAL, IOMMU_POLICY_RESV_KEEP },
+		{ "pasid_attach", "add pt-v2 pasid_bits=8", "pasid pt-v2 7 dma",
+		  "unpasid pt-v2 7", 0, IOMMU_POLICY_PASID_ALLOW },
+		{ "dma_owner", "add pt-v3", "claim pt-v3", "release pt-v3",
+		  0, IOMMU_POLICY_OWNER_ALLOW },
+	};
+
+	for (int i = 0; i < 3; i++) {
+		long long invalid = pol_ll("nr_invalid");
+		struct test_policy *skel;
+		struct bpf_link *link;
+		char dev[16];
+
+		skel = policy(&link, 0, 0, i == 0 ? 3 : 0, i == 1 ? 5 : 0,
+			      i == 2 ? -7 : 0);
+		TH_LOG("%s", cases[i].hook);
+		snprintf(dev, sizeof(dev), "pt-v%d", i + 1);
+		MOCK_OK("%s", cases[i].add);
+		/* the kernel's choice is applied */
+		ASSERT_EQ(mock("%s", cases[i].cmd), cases[i].ret);
+		ASSERT_RECORD(dev, cases[i].hook, cases[i].applied, "invalid");
+		ASSERT_EQ(pol_ll("nr_invalid"), invalid + 1);
+		ASSERT_TRUE(state_is("disabled", 5000));
+		ASSERT_STREQ(pol("last_exit_hook"), cases[i].hook);
+		ASSERT_STREQ(pol("last_exit_device"), dev);
+		if (cases[i].undo)
+			MOCK_OK("%s", cases[i].undo);
+		bpf_link__destroy(link);
+		test_policy__destroy(skel);
+	}
+}
+
+/* --- the fail-safe's races, made deterministic -------------------------- */
+
+struct update_arg {
+	struct bpf_link *link;
+	struct bpf_map *map;
+	int ret;
+};
+
+static void *do_update(void *arg)
+{
+	struct update_arg *u = arg;
+
+	u->ret = bpf_link__update_map(u->link, u->map);
+	return NULL;
+}
+
+static bool wait_for(volatile int *flag, int timeout_ms)
+{
+	for (int i = 0; i <= timeout_ms / 10 && !*flag; i++)
+		usleep(10000);
+	return *flag;
+}
+
+/*
+ * Policy a is held inside dma_mode() while b replaces it; a's verdict, once
+ * released, is out of range. That error is a's: b stays attached and asked.
+ */
+TEST_TIMEOUT(late_error_of_replaced_policy_spares_successor, 120)
+{
+	long long invalid = pol_ll("nr_invalid"), errors = pol_ll("nr_errors");
+	struct test_policy *a, *b;
+	struct update_arg u;
+	struct bpf_link *link;
+	int status;
+	pthread_t t;
+	pid_t pid;
+
+	a = load_policy("race_a");
+	a->bss->def.dma = 77;
+	a->bss->hold = 1;
+	link = attach(a);
+	b = load_policy("race_b");
+	b->bss->def.dma = IOMMU_POLICY_DMA_STRICT;
+
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0)
+		_exit(mock("add pt-q0") ? 1 : 0);
+	ASSERT_TRUE(wait_for(&a->bss->held, 10000));
+
+	u = (struct update_arg){ link, b->maps.test_ops, -1 };
+	ASSERT_EQ(pthread_create(&t, NULL, do_update, &u), 0);
+	/* b is published right after its init(); give it time to be */
+	ASSERT_TRUE(wait_for((int *)&b->bss->init_calls, 10000));
+	usleep(300000);
+	a->bss->release = 1;
+	ASSERT_EQ(pthread_join(t, NULL), 0);
+	ASSERT_EQ(u.ret, 0);
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+	ASSERT_EQ(pol_ll("nr_invalid"), invalid + 1);
+	ASSERT_EQ(pol_ll("nr_errors"), errors + 1);
+	/* a pending detach would have run by now */
+	usleep(500000);
+	ASSERT_STREQ(pol("state"), "enabled");
+	ASSERT_STREQ(pol("name"), "race_b");
+	ASSERT_STREQ(pol("last_exit_kind"), "replaced");
+	MOCK_OK("add pt-q1");
+	ASSERT_STREQ(group_type("pt-q1"), "DMA");
+	ASSERT_RECORD("pt-q1", "dma_mode", IOMMU_POLICY_DMA_STRICT, "applied");
+	detach(link);
+	test_policy__destroy(b);
+	test_policy__destroy(a);
+}
+
+/*
+ * The fail-safe detaches the link that attached the failing policy, after a
+ * delay (a test-only knob). The same map attached again through a new link
+ * meanwhile is another attachment: the fail-safe must not take it down.
+ */
+TEST_TIMEOUT(error_detach_spares_new_link_of_same_map, 120)
+{
+	struct bpf_link *l1, *l2 = NULL;
+	struct test_policy *a;
+	struct pollfd pfd;
+
+	if (access(DETACH_DELAY, W_OK))
+		SKIP("no %s: kernel without the mock IOMMU", DETACH_DELAY);
+	ASSERT_EQ(write_file(DETACH_DELAY, "1000"), 0);
+	a = load_policy("race_c");
+	a->bss->def.dma = 77;
+	l1 = attach(a);
+	MOCK_OK("add pt-w0");
+	a->bss->def.dma = IOMMU_POLICY_DMA_STRICT;
+
+	/* attach again as soon as the kernel lets us */
+	for (int i = 0; i < 300 && !l2; i++) {
+		l2 = bpf_map__attach_struct_ops(a->maps.test_ops);
+		if (!l2) {
+			ASSERT_EQ(errno, EBUSY);
+			usleep(10000);
+		}
+	}
+	ASSERT_TRUE(l2);
+	/* the first link got its EPOLLHUP */
+	pfd = (struct pollfd){ .fd = bpf_link__fd(l1), .events = POLLIN };
+	ASSERT_EQ(poll(&pfd, 1, 5000), 1);
+	ASSERT_TRUE(pfd.revents & POLLHUP);
+	/* ... and the second survives the delayed detach */
+	usleep(1500000);
+	write_file(DETACH_DELAY, "0");
+	ASSERT_STREQ(pol("state"), "enabled");
+	ASSERT_STREQ(pol("name"), "race_c");
+	pfd = (struct pollfd){ .fd = bpf_link__fd(l2), .events = POLLIN };
+	ASSERT_EQ(poll(&pfd, 1, 0), 0);
+	MOCK_OK("add pt-w1");
+	ASSERT_RECORD("pt-w1", "dma_mode", IOMMU_POLICY_DMA_STRICT, "applied");
+	bpf_link__destroy(l1);
+	detach(l2);
+	test_policy__destroy(a);
+}
+
+TEST(failed_replacement_keeps_exit_record)
+{
+	long long errors = pol_ll("nr_errors");
+	char kind[64], msg[512];
+	struct test_policy *a, *b;
+	struct bpf_link *link;
+
+	a = policy(&link, 0, 0, 0, 0, 0);
+	snprintf(kind, sizeof(kind), "%s", pol("last_exit_kind"));
+	snprintf(msg, sizeof(msg), "%s", pol("last_exit_msg"));
+	b = load_policy("fails");
+	b->bss->init_ret = -ENOSPC;
+	ASSERT_EQ(bpf_link__update_map(link, b->maps.test_ops), -ENOSPC);
+	/* nothing was attached or detached: the record is unchanged */
+	ASSERT_STREQ(pol("state"), "enabled");
+	ASSERT_STREQ(pol("name"), "test");
+	ASSERT_STREQ(pol("last_exit_kind"), kind);
+	ASSERT_STREQ(pol("last_exit_msg"), msg);
+	ASSERT_EQ(pol_ll("nr_errors"), errors + 1);
+	/* the failed program was told */
+	ASSERT_EQ(b->bss->exit_kind, IOMMU_POLICY_EXIT_ERROR_INIT);
+	ASSERT_EQ(a->bss->exit_kind, 0);
+	detach(link);
+	test_policy__destroy(b);
+	test_policy__destroy(a);
+}
+
+/* --- boots with strict mode or lockdown on the command line ------------ */
+
+/* VT-d caching mode (CAP bit 7): the driver forces strict invalidation */
+static bool caching_mode(void)
+{
+	char buf[64];
+
+	if (read_file("/sys/class/iommu/dmar0/intel-iommu/cap", buf, sizeof(buf)))
+		return false;
+	return strtoull(buf, NULL, 16) & (1ULL << 7);
+}
+
+static bool booted_locked_down(void)
+{
+	return cmdline_has("lockdown=integrity") ||
+	       cmdline_has("lockdown=confidentiality");
+}
+
+/* What a loosening verdict gets in this boot */
+static const char *loosening_reason(void)
+{
+	if (!allow_loosen())
+		return "no_optin";
+	return booted_locked_down() ? "lockdown" : "applied";
+}
+
+TEST_TIMEOUT(cmdline_forced_strict_is_never_relaxed, 180)
+{
+	const char *why = loosening_reason();
+	struct test_policy *skel;
+	struct bpf_link *link;
+	char bdf[32], path[256];
+
+	if (!caching_mode())
+		SKIP("intel-iommu is not in caching mode: boot the policy-cm-lockdown profile");
+	if (!find_edu(false, bdf, sizeof(bdf)))
+		SKIP("no edu device");
+	/* the kernel chose strict by itself */
+	ASSERT_STREQ(pci_group_type(bdf), "DMA");
+
+	skel = policy(&link, 0, 0, 0, 0, 0);
+	ASSERT_STREQ(pol("allow_loosen"), why);
+	set_dev_all(skel, bdf, 0, IOMMU_POLICY_DMA_LAZY, 0);
+	pci_reprobe(bdf);
+	ASSERT_EQ(skel->bss->seen_dma_proposed, IOMMU_POLICY_DMA_STRICT);
+	ASSERT_EQ(skel->bss->seen_dma_flags & IOMMU_POLICY_DMA_F_STRICT,
+		  IOMMU_POLICY_DMA_F_STRICT);
+	/* refused whatever the opt-in: reason driver */
+	ASSERT_STREQ(pci_group_type(bdf), "DMA");
+	ASSERT_RECORD(bdf, "dma_mode", IOMMU_POLICY_DMA_STRICT, "driver");
+	snprintf(path, sizeof(path), PCI_DEVS "%s/iommu_group/type", bdf);
+	ASSERT_EQ(write_file(path, "auto"), 0);
+	ASSERT_STREQ(pci_group_type(bdf), "DMA");
+	ASSERT_RECORD(bdf, "dma_mode", IOMMU_POLICY_DMA_STRICT, "driver");
+
+	/* identity is not lazy invalidation: it is loosening */
+	set_dev_all(skel, bdf, 0, IOMMU_POLICY_DMA_IDENTITY, 0);
+	ASSERT_EQ(write_file(path, "auto"), 0);
+	if (!strcmp(why, "applied")) {
+		ASSERT_STREQ(pci_group_type(bdf), "identity");
+		ASSERT_RECORD(bdf, "dma_mode", IOMMU_POLICY_DMA_IDENTITY, why);
+	} else {
+		ASSERT_STREQ(pci_group_type(bdf), "DMA");
+		ASSERT_RECORD(bdf, "dma_mode", IOMMU_POLICY_DMA_STRICT, why);
+	}
+	/* reading sysfs never asks the LSM: one notice, from the first ask */
+	for (int i = 0; i < 3; i++)
+		ASSERT_STREQ(pol("allow_loosen"), why);
+	ASSERT_EQ(kmsg_count(LOCKDOWN_NOTICE, NULL),
+		  !strcmp(why, "lockdown") ? 1 : 0);
+	detach(link);
+	test_policy__destroy(skel);
+}
+
+TEST_TIMEOUT(cmdline_strict_makes_lazy_loosening, 180)
+{
+	const char *why = loosening_reason();
+	struct test_policy *skel;
+	struct bpf_link *link;
+	char bdf[32];
+
+	if (!cmdline_has("iommu.strict=1"))
+		SKIP("booted without iommu.strict=1: boot a policy-strict profile");
+	if (!find_edu(false, bdf, sizeof(bdf)))
+		SKIP("no edu device");
+	ASSERT_STREQ(pci_group_type(bdf), "DMA");
+
+	skel = policy(&link, 0, 0, 0, 0, 0);
+	set_dev_all(skel, bdf, 0, IOMMU_POLICY_DMA_LAZY, 0);
+	pci_reprobe(bdf);
+	/* the administrator's strict, not the driver's */
+	ASSERT_EQ(skel->bss->seen_dma_proposed, IOMMU_POLICY_DMA_STRICT);
+	ASSERT_EQ(skel->bss->seen_dma_flags & IOMMU_POLICY_DMA_F_STRICT, 0);
+	if (!strcmp(why, "applied")) {
+		ASSERT_STREQ(pci_group_type(bdf), "DMA-FQ");
+		ASSERT_RECORD(bdf, "dma_mode", IOMMU_POLICY_DMA_LAZY, why);
+	} else {
+		ASSERT_STREQ(pci_group_type(bdf), "DMA");
+		ASSERT_RECORD(bdf, "dma_mode", IOMMU_POLICY_DMA_STRICT, why);
+	}
+	ASSERT_STREQ(pol("allow_loosen"), why);
+	ASSERT_EQ(kmsg_count(LOCKDOWN_NOTICE, NULL),
+		  !strcmp(why, "lockdown") ? 1 : 0);
+	detach(link);
+	pci_reprobe(bdf);
+	ASSERT_STREQ(pci_group_type(bdf), "DMA");
+	test_policy__destroy(skel);
+}
+
+/* --- lockdown at run time: keep last, it cannot be undone ---------------- */
+
+/* Each loosening hook under the current lockdown level; @tag names devices */
+static void expect_loosening_refused(struct test_policy *skel, const char *tag)
+{
+	char dev[32];
+
+	/* dev_trust: trusting a device firmware calls untrusted */
+	skel->bss->def.trust = IOMMU_POLICY_TRUST_TRUSTED;
+	snprintf(dev, sizeof(dev), "pt-%s-t", tag);
+	MOCK_OK("add %s untrusted", dev);
+	ASSERT_STREQ(group_type(dev), "DMA");
+	ASSERT_RECORD(dev, "dev_trust", IOMMU_POLICY_TRUST_UNTRUSTED, "lockdown");
+	skel->bss->def.trust = 0;
+
+	/* dma_mode: identity for a trusted device, where the kernel chose lazy */
+	skel->bss->def.dma = IOMMU_POLICY_DMA_IDENTITY;
+	ASSERT_EQ(set_group_type("pt-l0", "auto"), 0);
+	ASSERT_STREQ(group_type("pt-l0"), "DMA-FQ");
+	ASSERT_RECORD("pt-l0", "dma_mode", IOMMU_POLICY_DMA_LAZY, "lockdown");
+
+	/* resv_direct: user ownership without the firmware's 1:1 map */
+	skel->bss->def.resv = IOMMU_POLICY_RESV_RELAX;
+	snprintf(dev, sizeof(dev), "pt-%s-r", tag);
+	MOCK_OK("add %s resv_direct", dev);
+	ASSERT_EQ(mock("claim %s", dev), -EINVAL);
+	ASSERT_RECORD(dev, "resv_direct", IOMMU_POLICY_RESV_KEEP, "lockdown");
+	skel->bss->def.resv = 0;
+
+	/* tightening still works */
+	skel->bss->def.dma = IOMMU_POLICY_DMA_STRICT;
+	ASSERT_EQ(set_group_type("pt-l0", "auto"), 0);
+	ASSERT_STREQ(group_type("pt-l0"), "DMA");
+	ASSERT_RECORD("pt-l0", "dma_mode", IOMMU_POLICY_DMA_STRICT, "applied");
+}
 
 TEST(lockdown_refuses_loosening)
 {
@@ -1085,27 +1655,37 @@ TEST(lockdown_refuses_loosening)
 	struct bpf_link *link;
 	char buf[128];
 
-	if (read_file("/sys/kernel/security/lockdown", buf, sizeof(buf)))
+	if (read_file(LOCKDOWN, buf, sizeof(buf)))
 		SKIP("no securityfs lockdown file: kernel without lockdown LSM");
 	if (!allow_loosen())
 		SKIP("booted without iommu_policy.allow_loosen=1: nothing to refuse");
+	if (booted_locked_down())
+		SKIP("booted locked down: the cmdline_ tests cover this boot");
 	ASSERT_STREQ(pol("allow_loosen"), "applied");
 
+	/* the mock's control file closes to new opens under lockdown */
+	mock_fd = open(MOCK_CTL, O_WRONLY);
+	ASSERT_GE(mock_fd, 0);
 	skel = policy(&link, 0, IOMMU_POLICY_DMA_STRICT, 0, 0, 0);
-	/* the mock's debugfs control file is closed under lockdown */
-	MOCK_OK("add pt-l0 untrusted");
+	MOCK_OK("add pt-l0");
 	ASSERT_STREQ(group_type("pt-l0"), "DMA");
-	ASSERT_EQ(write_file("/sys/kernel/security/lockdown", "integrity"), 0);
+
+	ASSERT_EQ(write_file(LOCKDOWN, "integrity"), 0);
+	/* reading sysfs does not ask the LSM, so it does not know yet */
+	ASSERT_STREQ(pol("allow_loosen"), "applied");
+	ASSERT_EQ(kmsg_count(LOCKDOWN_NOTICE, NULL), 0);
+	expect_loosening_refused(skel, "li");
 	ASSERT_STREQ(pol("allow_loosen"), "lockdown");
 
-	skel->bss->def.dma = IOMMU_POLICY_DMA_IDENTITY;
-	ASSERT_EQ(set_group_type("pt-l0", "auto"), 0);
-	ASSERT_STREQ(group_type("pt-l0"), "DMA");
-	ASSERT_RECORD("pt-l0", "dma_mode", IOMMU_POLICY_DMA_STRICT, "lockdown");
-	/* tightening still works */
-	skel->bss->def.dma = IOMMU_POLICY_DMA_STRICT;
-	ASSERT_EQ(set_group_type("pt-l0", "auto"), 0);
-	ASSERT_RECORD("pt-l0", "dma_mode", IOMMU_POLICY_DMA_STRICT, "applied");
+	ASSERT_EQ(write_file(LOCKDOWN, "confidentiality"), 0);
+	expect_loosening_refused(skel, "lc");
+
+	/* asked once, then remembered: one notice, whatever we read */
+	for (int i = 0; i < 3; i++)
+		ASSERT_STREQ(pol("allow_loosen"), "lockdown");
+	ASSERT_EQ(kmsg_count(LOCKDOWN_NOTICE, NULL), 1);
+	/* refused twice for pt-l0's dma_mode, logged once */
+	ASSERT_EQ(kmsg_count("pt-l0", "dma_mode verdict 1 clamped"), 1);
 	detach(link);
 	test_policy__destroy(skel);
 }

@@ -5,6 +5,7 @@
  * nothing else.  Prints one "ok - / not ok - " line per check.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -248,6 +249,139 @@ static void names(void)
 		  "detached the policy)"), buf);
 }
 
+/* The kernel's rule for a policy's name, on IOMMU_POLICY_NAME_LEN bytes */
+static void name_is(const char *what, const char *name, size_t n, const char *want)
+{
+	char buf[IOMMU_POLICY_NAME_LEN] = {}, why[256] = "", detail[600];
+	bool ok;
+
+	memcpy(buf, name, n);
+	ok = policy_name_valid(buf, sizeof(buf), why, sizeof(why));
+	snprintf(detail, sizeof(detail), "got %s '%s', want '%s'", ok ? "valid" : "invalid",
+		 why, want ? want : "valid");
+	t(what, want ? !ok && !strcmp(why, want) : ok && !why[0], detail);
+}
+
+static void policy_names(void)
+{
+	char full[IOMMU_POLICY_NAME_LEN], want[256];
+
+	name_is("policy name: letters, digits, '_' and '.'", "Table_2.x", 9, NULL);
+	name_is("policy name: 31 characters", "abcdefghijklmnopqrstuvwxyz01234", 31, NULL);
+	name_is("policy name: Latin-1 letters, as the kernel's isalnum() has them",
+		"caf\xe9", 4, NULL);
+	name_is("policy name: a blank", "bad name", 8,
+		"policy name 'bad name' may only contain letters, digits, '_' and '.' "
+		"(not ' ')");
+	name_is("policy name: a dash", "my-policy", 9,
+		"policy name 'my-policy' may only contain letters, digits, '_' and '.' "
+		"(not '-')");
+	name_is("policy name: unprintable bytes are quoted", "a\tb\xd7", 4,
+		"policy name 'a\\x09b\\xd7' may only contain letters, digits, '_' and '.' "
+		"(not '\\x09')");
+	name_is("policy name: UTF-8 is not Latin-1", "caf\xc3\xa9", 5,
+		"policy name 'caf\\xc3\\xa9' may only contain letters, digits, '_' and '.' "
+		"(not '\\xa9')");
+	name_is("policy name: empty", "", 0,
+		"policy name is empty (expected 1 to 31 letters, digits, '_' or '.')");
+	memset(full, 'n', sizeof(full));
+	snprintf(want, sizeof(want), "policy name '%.32s' is longer than 31 characters", full);
+	name_is("policy name: no NUL in 32 bytes", full, sizeof(full), want);
+	t("policy name: a C string longer than the member",
+	  !policy_name_valid("abcdefghijklmnopqrstuvwxyz0123456789", IOMMU_POLICY_NAME_LEN,
+			     NULL, 0), NULL);
+	t("policy name: a C string as -n gives it",
+	  policy_name_valid("table2", IOMMU_POLICY_NAME_LEN, NULL, 0), NULL);
+}
+
+static void ops_invalid(const char *what, const struct policy_ops_view *v, const char *want)
+{
+	char why[512], detail[1100];
+	bool bad = policy_ops_invalid(v, why, sizeof(why));
+
+	snprintf(detail, sizeof(detail), "got '%s'\nwant '%s'", why, want ? want : "");
+	t(what, want ? bad && !strcmp(why, want) : !bad && !why[0], detail);
+}
+
+static void ops_checks(void)
+{
+	static const char good[IOMMU_POLICY_NAME_LEN] = "untrusted_strict";
+	static const char bad[IOMMU_POLICY_NAME_LEN] = "bad name";
+	static const char nocb[] = "it implements no decision callback (expected at least one "
+		"of dev_trust, dma_mode, resv_direct, pasid_attach or dma_owner)";
+	struct policy_ops_view v = { .name = good, .callbacks = 1 << IOMMU_POLICY_HOOK_DMA_MODE };
+	char want[512];
+
+	ops_invalid("policy ops: a valid one", &v, NULL);
+	v.flags = 0x10;
+	ops_invalid("policy ops: flags", &v, "flags is 0x10 (expected 0)");
+	v.flags = 1ULL << 63;
+	ops_invalid("policy ops: the top bit of flags", &v,
+		    "flags is 0x8000000000000000 (expected 0)");
+	v.flags = 0;
+	v.callbacks = 0;
+	ops_invalid("policy ops: no decision callback", &v, nocb);
+	v.callbacks = 1 << IOMMU_POLICY_NR_HOOKS;	/* init or exit only */
+	ops_invalid("policy ops: only callbacks that decide nothing", &v, nocb);
+	v.callbacks = 1 << IOMMU_POLICY_HOOK_DMA_OWNER;
+	v.name = bad;
+	ops_invalid("policy ops: a bad name", &v, "policy name 'bad name' may only contain "
+		    "letters, digits, '_' and '.' (not ' ')");
+	v.name = NULL;
+	ops_invalid("policy ops: no name member: all zeros", &v,
+		    "policy name is empty (expected 1 to 31 letters, digits, '_' or '.')");
+	v.name = bad;
+	v.flags = 2;
+	v.callbacks = 0;
+	snprintf(want, sizeof(want), "policy name 'bad name' may only contain letters, digits, "
+		 "'_' and '.' (not ' '); flags is 0x2 (expected 0); %s", nocb);
+	ops_invalid("policy ops: every check failing, in the kernel's order", &v, want);
+}
+
+static void snap(struct policy_exit_snap *s, const char *kind, const char *msg, long long n)
+{
+	snprintf(s->kind, sizeof(s->kind), "%s", kind);
+	snprintf(s->msg, sizeof(s->msg), "%s", msg);
+	s->nr_errors = n;
+}
+
+static void init_failures(void)
+{
+	struct policy_exit_snap before, now;
+	char msg[300] = "";
+
+	snap(&before, "unreg", "policy \"old\" detached", 2);
+	snap(&now, "error_init", "init() of \"p\" returned -12", 3);
+	t("init failure: an attach records error_init",
+	  policy_init_failed(&before, &now, -ENOMEM, msg, sizeof(msg)) &&
+	  !strcmp(msg, "init() of \"p\" returned -12"), msg);
+	snap(&before, "replaced", "policy \"a\" replaced by \"b\"", 0);
+	snap(&now, "replaced", "policy \"a\" replaced by \"b\"", 1);
+	t("init failure: a replacement only counts an error",
+	  policy_init_failed(&before, &now, -ENOMEM, msg, sizeof(msg)) &&
+	  !strcmp(msg, "init() failed with Cannot allocate memory"), msg);
+	snap(&before, "error_init", "init() of \"p\" returned 7", 4);
+	snap(&now, "error_init", "init() of \"p\" returned 7", 5);
+	t("init failure: the same record again, one more error",
+	  policy_init_failed(&before, &now, -EINVAL, msg, sizeof(msg)) &&
+	  !strcmp(msg, "init() failed with Invalid argument"), msg);
+	snap(&now, "error_init", "init() of \"p\" returned 7", 4);
+	t("init failure: not when nothing changed",
+	  !policy_init_failed(&before, &now, -EINVAL, msg, sizeof(msg)), msg);
+	snap(&before, "none", "", 1);
+	snap(&now, "none", "", 3);
+	t("init failure: not for two more errors",
+	  !policy_init_failed(&before, &now, -EINVAL, msg, sizeof(msg)), msg);
+	snap(&before, "none", "", -1);
+	snap(&now, "none", "", 0);
+	t("init failure: not without nr_errors before",
+	  !policy_init_failed(&before, &now, -EINVAL, msg, sizeof(msg)), msg);
+	snap(&before, "none", "", 0);
+	snap(&now, "error", "dma_mode(pm1) returned 9, which is out of range", 1);
+	t("init failure: not for a runtime error exit",
+	  !policy_init_failed(&before, &now, -EINVAL, msg, sizeof(msg)), msg);
+}
+
 int main(void)
 {
 	good_file();
@@ -255,5 +389,8 @@ int main(void)
 	too_many();
 	unreadable();
 	names();
+	policy_names();
+	ops_checks();
+	init_failures();
 	return failed ? 1 : 0;
 }

@@ -23,6 +23,15 @@ struct {
 /* Plain C types: the skeleton exposes these to the runner */
 struct verdicts def;		/* for other "pt-*" devices */
 int init_ret;
+unsigned int init_calls;
+
+/*
+ * A gate in dma_mode(), to hold a decision open while the runner races it
+ * against a replacement: with hold set, dma_mode() sets held and spins
+ * (bounded) until release is set.
+ */
+int hold, held;
+volatile int release;
 
 /* What the hooks saw, for the "pt-*" devices */
 unsigned long long calls;
@@ -67,6 +76,11 @@ s32 BPF_PROG(t_dev_trust, struct device *dev, u32 fw_flags)
 	return v->trust;
 }
 
+static long wait_release(u64 i, void *ctx)
+{
+	return release ? 1 : 0;
+}
+
 SEC("struct_ops/dma_mode")
 s32 BPF_PROG(t_dma_mode, struct device *dev, u32 proposed, u32 flags)
 {
@@ -75,6 +89,11 @@ s32 BPF_PROG(t_dma_mode, struct device *dev, u32 proposed, u32 flags)
 	if (!v)
 		return 0;
 	calls++;
+	if (hold) {
+		held = 1;
+		for (int i = 0; i < 32 && !release; i++)
+			bpf_loop(1 << 22, wait_release, NULL, 0);
+	}
 	seen_dma_proposed = proposed;
 	seen_dma_flags = flags;
 	seen_resv_direct = bpf_iommu_dev_resv_regions(dev, 0);
@@ -126,6 +145,7 @@ s32 BPF_PROG(t_dma_owner, struct device *dev, u32 flags)
 SEC("struct_ops.s/init")
 s32 BPF_PROG(t_init)
 {
+	init_calls++;
 	return init_ret;
 }
 
@@ -135,7 +155,12 @@ void BPF_PROG(t_exit, struct iommu_policy_exit_info *ei)
 	exit_kind = ei->kind;
 	exit_hook = ei->hook;
 	exit_value = ei->value;
-	bpf_probe_read_kernel_str(exit_msg, sizeof(exit_msg), ei->msg);
+	/* direct reads: bpf_probe_read_kernel() is refused under lockdown */
+	for (int i = 0; i < sizeof(exit_msg) - 1; i++) {
+		exit_msg[i] = ei->msg[i];
+		if (!exit_msg[i])
+			break;
+	}
 }
 
 SEC(".struct_ops.link")
