@@ -63,6 +63,29 @@ from test_tracepoints import NEW_EVENTS; print(' '.join(NEW_EVENTS))"); do
 }
 
 t "kernel/series lists exactly kernel/patches/*.patch" series_matches_patches
+
+# The cover letter names every patch by its subject, in series order.
+cover_letter_lists_every_patch() {
+	local p subj bad=0 cover=$TOP/kernel/cover-letter.txt last=0 at
+	[ -s "$cover" ] || { echo "no $cover"; return 1; }
+	for p in $(grep -vE '^\s*(#|$)' "$TOP/kernel/series"); do
+		# Subject: [PATCH] ..., folded by git over several lines
+		subj=$(sed -n '/^Subject: /,/^[^ ]/p' "$TOP/kernel/patches/$p" |
+			sed '$d' | tr -d '\n' | sed -e 's/^Subject: \[PATCH\] //' -e 's/^ //')
+		at=$(grep -nF -- "$subj" "$cover" | head -n 1 | cut -d: -f1)
+		if [ -z "$at" ]; then
+			echo "the cover letter does not name $p: '$subj'"
+			bad=1
+		elif [ "$at" -lt "$last" ]; then
+			echo "the cover letter names $p out of series order"
+			bad=1
+		else
+			last=$at
+		fi
+	done
+	return $bad
+}
+t "kernel/cover-letter.txt names every patch, in order" cover_letter_lists_every_patch
 CHECKPATCH=$(checkpatch_tool)
 for p in "$TOP"/kernel/patches/*.patch; do
 	t "checkpatch --strict $(basename "$p")" checkpatch_clean "$p"
@@ -82,7 +105,7 @@ shell_scripts_parse() {
 t "shell scripts parse (bash -n)" shell_scripts_parse
 /usr/bin/python3 "$TOP/selftests/host/test_tracefs_parse.py" || true
 t "every new event has a golden format" golden_covers_new_events
-for unit in test_histo test_rules; do
+for unit in test_histo test_rules test_devfacts; do
 	if [ -x "$TOP/build/iommuctl/$unit" ]; then
 		"$TOP/build/iommuctl/$unit" || true	# failures are 'not ok' lines
 	else

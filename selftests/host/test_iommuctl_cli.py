@@ -7,12 +7,14 @@ an EINVAL of the kernel is blamed on, for policy objects it must refuse."""
 
 import json
 import os
-import struct
 import subprocess
 import sys
 import tempfile
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(TOP, "selftests", "vm"))
+from iommutest.policyobj import patched_policy  # noqa: E402
+
 IOMMUCTL = os.path.join(TOP, "build", "iommuctl", "iommuctl")
 EXAMPLE = os.path.join(TOP, "build", "iommuctl", "policy", "untrusted_strict.bpf.o")
 fails = 0
@@ -72,6 +74,29 @@ def fixture(root):
     os.makedirs(f"{grp}/devices")
     os.symlink("../../../../devices/pci0000:00/0000:00:03.0",
                f"{grp}/devices/0000:00:03.0")
+
+
+# debugfs iommu_policy/devices: the fixture's device among lines to skip
+DEVFACTS = "/sys/kernel/debug/iommu_policy/devices"
+DEVFACTS_LINES = (
+    "0000:00:03.0 untrusted=1 fw_flags=0xb coherent=2 resv_direct=1 max_pasids=0\n"
+    "0000:00:03.0 untrusted=1 fw_flags=0xb coherent=1\n"
+    "0000:00:03.0\n"
+    "garbage \x01\xff=\n"
+    "\n"
+    "0000:00:04.0 untrusted=0 fw_flags=0x8 coherent=1 resv_direct=0 max_pasids=0\n"
+    "0000:00:03.0 untrusted=1 fw_flags=0xb coherent={} resv_direct=1 max_pasids=1048576\n")
+
+
+def devfacts_fixture(root, coherent):
+    """debugfs iommu_policy/devices with the fixture's device coherent or
+    not; None: no such file (a kernel without it, debugfs not mounted)."""
+    path = root + DEVFACTS
+    if coherent is None:
+        if os.path.exists(path):
+            os.unlink(path)
+        return
+    write(path, DEVFACTS_LINES.format(int(coherent)))
 
 
 def policy_fixture(root):
@@ -155,53 +180,6 @@ def policy_cli(tmp):
     usage_error("policy unload argument", ["policy", "unload", "x"], "unexpected argument")
 
 
-def elf_sections(blob):
-    """{name: (header offset, data offset, size)} of an ELF64 little-endian file."""
-    if blob[:4] != b"\x7fELF" or blob[4] != 2 or blob[5] != 1:
-        raise ValueError("not an ELF64 little-endian file")
-    shoff, = struct.unpack_from("<Q", blob, 0x28)
-    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", blob, 0x3a)
-    hdrs = []
-    for i in range(shnum):
-        h = shoff + i * shentsize
-        name, _, _, _, off, size = struct.unpack_from("<IIQQQQ", blob, h)
-        hdrs.append((name, h, off, size))
-    strtab = hdrs[shstrndx][2]
-    out = {}
-    for name, h, off, size in hdrs:
-        end = blob.index(b"\0", strtab + name)
-        out[blob[strtab + name:end].decode()] = (h, off, size)
-    return out
-
-
-def patched_policy(src, dst, old_name, name=None, flags=None, no_callbacks=False):
-    """Copy the policy object src to dst with its struct iommu_policy_ops
-    changed in the ELF, as a policy built elsewhere might have it: its name
-    (bytes, at most 32, NUL-padded), its flags, or, with no_callbacks, no
-    program in any callback (the .struct_ops.link relocations dropped:
-    libbpf opens such an object, it cannot load it)."""
-    with open(src, "rb") as f:
-        blob = bytearray(f.read())
-    secs = elf_sections(blob)
-    _, off, size = secs[".struct_ops.link"]
-    at = blob.find(old_name.encode() + b"\0", off, off + size)
-    # struct iommu_policy_ops ends with "u64 flags; char name[32];"
-    if at < 0 or (at - off) % 8 or at + 32 > off + size or blob[at - 8:at] != bytes(8):
-        raise ValueError(f"{src}: no struct iommu_policy_ops named {old_name}")
-    if name is not None:
-        if len(name) > 32:
-            raise ValueError(f"name {name!r} is longer than the member")
-        blob[at:at + 32] = name.ljust(32, b"\0")
-    if flags is not None:
-        struct.pack_into("<Q", blob, at - 8, flags)
-    if no_callbacks:
-        h, _, _ = secs[".rel.struct_ops.link"]
-        struct.pack_into("<Q", blob, h + 32, 0)       # sh_size: no relocations
-    with open(dst, "wb") as f:
-        f.write(blob)
-    return dst
-
-
 NO_CALLBACK = ("it implements no decision callback (expected at least one of dev_trust, "
                "dma_mode, resv_direct, pasid_attach or dma_owner)")
 
@@ -244,7 +222,12 @@ def policy_einval_cli(tmp):
          "0); " + NO_CALLBACK),
     ]
     for i, (name, change, msg) in enumerate(cases):
-        obj = patched_policy(EXAMPLE, f"{tmp}/einval{i}.bpf.o", "untrusted_strict", **change)
+        try:
+            obj = patched_policy(EXAMPLE, "untrusted_strict", dst=f"{tmp}/einval{i}.bpf.o",
+                                 **change)
+        except ValueError as e:
+            t(f"EINVAL of a policy with {name} names it", False, f"cannot patch: {e}")
+            continue
         r = why(obj)
         want = "iommuctl: the kernel refused " + msg.format(obj=obj)
         t(f"EINVAL of a policy with {name} names it",
@@ -313,11 +296,42 @@ def policy_fixture_cli(root):
     t("policy explain -j: an earlier policy's decision",
       dec.get("dma_owner", {}).get("current") is False and
       dec.get("dma_owner", {}).get("by") == "kernel", dec.get("dma_owner"))
+    t("policy explain -j: facts null without debugfs iommu_policy/devices",
+      "facts" in d and d["facts"] is None, d.get("facts", "no facts member"))
     r = run("policy", "explain", "--sysfs-root", root, "0000:00:03.0")
     t("policy explain (text)", r.returncode == 0 and
       "0000:00:03.0: group 7, DMA-FQ, untrusted" in r.stdout and
       "dma_mode      policy said strict, applied strict" in r.stdout and
-      "[enable_seq 2, an earlier policy]" in r.stdout, r.stdout + r.stderr)
+      "[enable_seq 2, an earlier policy]" in r.stdout and
+      "  facts         unknown (cannot read debugfs iommu_policy/devices: No such file or "
+      "directory)\n" in r.stdout, r.stdout + r.stderr)
+    for coherent in (False, True):
+        devfacts_fixture(root, coherent)
+        r = run("policy", "explain", "-j", "--sysfs-root", root)
+        try:
+            d = json.loads(r.stdout)["devices"][0]
+        except (ValueError, KeyError, IndexError) as e:
+            t("policy explain -j with facts is JSON", False, f"{e}: {r.stdout} {r.stderr}")
+            continue
+        want = {"untrusted": True, "fw_flags": ["untrusted", "removable", "pci"],
+                "coherent": coherent, "resv_direct": 1, "max_pasids": 1048576}
+        t(f"policy explain -j: facts of the device's well-formed line (coherent={coherent})",
+          r.returncode == 0 and d.get("facts") == want, f"got {d.get('facts')!r}, want {want!r}")
+        r = run("policy", "explain", "--sysfs-root", root)
+        want = ("  facts         untrusted=yes fw_flags=untrusted|removable|pci coherent="
+                f"{'yes' if coherent else 'no'} resv_direct=1 max_pasids=1048576\n")
+        t(f"policy explain (text): facts (coherent={coherent})",
+          r.returncode == 0 and want in r.stdout, f"{r.stdout!r}, want {want!r}")
+    write(root + DEVFACTS, "0000:00:03.0 untrusted=1 fw_flags=0xb coherent=1\n")
+    r = run("policy", "explain", "-j", "--sysfs-root", root)
+    t("policy explain -j: facts null when the device's line is malformed",
+      r.returncode == 0 and json.loads(r.stdout)["devices"][0]["facts"] is None,
+      r.stdout + r.stderr)
+    r = run("policy", "explain", "--sysfs-root", root)
+    t("policy explain (text): facts unknown when the device's line is malformed",
+      r.returncode == 0 and "  facts         unknown (not in debugfs iommu_policy/devices)\n"
+      in r.stdout, r.stdout + r.stderr)
+    devfacts_fixture(root, None)
     usage_error("policy explain of an unknown device",
                 ["policy", "explain", "--sysfs-root", root, "0000:99:00.0"],
                 "no device '0000:99:00.0' behind an IOMMU")
@@ -369,9 +383,24 @@ def main():
         t("devices -j pasid_bits from the PCIe PASID capability",
           d.get("pasid_bits") == 20 or (os.geteuid() != 0 and d.get("pasid_bits") is None),
           d.get("pasid_bits"))
+        t("devices -j coherent null without debugfs iommu_policy/devices",
+          "coherent" in d and d["coherent"] is None, d)
         r = run("devices", "--sysfs-root", root)
         t("devices table", r.returncode == 0 and "0000:00:03.0" in r.stdout and
           "untrusted" in r.stdout and "1/1/1/0" in r.stdout, r.stdout)
+        t("devices table: COHERENCY '-' when unknown", r.returncode == 0 and
+          "COHERENCY" in r.stdout and "    20 -           dmar0\n" in r.stdout, r.stdout)
+        for coherent, word in ((False, "noncoherent"), (True, "coherent   ")):
+            devfacts_fixture(root, coherent)
+            r = run("devices", "-j", "--sysfs-root", root)
+            got = json.loads(r.stdout)["devices"][0].get("coherent") if r.returncode == 0 \
+                else r.stderr
+            t(f"devices -j coherent {coherent} from the device's well-formed line",
+              got is coherent, f"got {got!r}")
+            r = run("devices", "--sysfs-root", root)
+            t(f"devices table: COHERENCY {word.strip()}", r.returncode == 0 and
+              f"    20 {word} dmar0\n" in r.stdout, r.stdout)
+        devfacts_fixture(root, None)
         r = run("devices", "--sysfs-root", root + "/nonexistent")
         t("devices without IOMMU groups fails with a hint",
           r.returncode == 1 and "is an IOMMU enabled" in r.stderr, r.stderr)

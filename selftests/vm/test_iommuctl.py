@@ -13,7 +13,7 @@ from iommutest import dmabench, pci, uapi
 from iommutest.background import IOMMUCTL
 from iommutest.background import iommuctl as start_iommuctl
 from iommutest.edu import BENCH, Ctx, ensure_group, switch_mode
-from iommutest.tap import check
+from iommutest.tap import Skip, check
 from iommutest.tracefs import TRACEFS, Trace, mount
 
 
@@ -80,6 +80,34 @@ def test_devices_match_sysfs(ctx):
     check(seen == len(devs), f"sysfs has {seen} devices behind an IOMMU, iommuctl {len(devs)}")
     edu = devs[ctx.bdf]
     check(edu["vendor_device"] == "1234:11e8" and edu["bus"] == "pci", f"edu: {edu}")
+
+
+def test_devices_coherent_is_snoop_control(ctx):
+    """`coherent` is whether the edu device's IOMMU enforces DMA cache
+    coherency (IOMMU_CAP_ENFORCE_CACHE_COHERENCY): on VT-d, the kernel's
+    intel_iommu_capable() returns ecap_sc_support(), bit 7 (SC, snoop
+    control) of the unit's extended capabilities, which sysfs shows in hex
+    in /sys/class/iommu/dmar0/intel-iommu/ecap."""
+    if ctx.profile != "intel":
+        raise Skip("the ground truth is VT-d's ecap")
+    ensure_group(ctx)
+    iommu = os.path.basename(os.readlink(f"/sys/bus/pci/devices/{ctx.bdf}/iommu"))
+    with open(f"/sys/class/iommu/{iommu}/intel-iommu/ecap") as f:
+        ecap = f.read().strip()
+    want = bool(int(ecap, 16) >> 7 & 1)
+    r = iommuctl("devices", "-j")
+    check(r.returncode == 0, f"devices -j failed: {r.stderr}")
+    edu = {d["device"]: d for d in json.loads(r.stdout)["devices"]}.get(ctx.bdf)
+    check(edu is not None, f"{ctx.bdf} missing from iommuctl devices")
+    check(edu["iommu"] == iommu, f"edu: iommuctl says IOMMU {edu['iommu']}, sysfs {iommu}")
+    check(edu["coherent"] is want,
+          f"edu behind {iommu}: iommuctl says coherent {edu['coherent']} (null: debugfs "
+          f"iommu_policy/devices unreadable), ecap {ecap} has SC={int(want)}")
+    r = iommuctl("devices")
+    row = [line for line in r.stdout.splitlines() if line.startswith(ctx.bdf + " ")]
+    word = "coherent" if want else "noncoherent"
+    check(r.returncode == 0 and len(row) == 1 and f" {word} " in row[0],
+          f"devices table row of {ctx.bdf} should say {word}: {row or r.stdout}")
 
 
 def test_latency_matches_ftrace_hist(ctx):
@@ -263,6 +291,7 @@ def tests(profile):
         return [("iommuctl_built", missing)]
     order = [
         test_devices_match_sysfs,
+        test_devices_coherent_is_snoop_control,
         test_latency_matches_ftrace_hist,
         test_flush_matches_ftrace_hist,
         test_events_match_ftrace,

@@ -10,13 +10,13 @@ devices whatever happens."""
 import json
 import os
 import signal
-import struct
 import subprocess
 import tempfile
 import time
 
 from iommutest.background import IOMMUCTL, TOP
 from iommutest.background import iommuctl as start_iommuctl
+from iommutest.policyobj import patched_policy
 from iommutest.tap import Skip, check
 from iommutest.tracefs import Trace
 
@@ -24,6 +24,7 @@ SYSFS = "/sys/kernel/iommu_policy"
 DEBUGFS = "/sys/kernel/debug"
 MOCK_CTL = f"{DEBUGFS}/iommu_policy_mock/ctl"
 VERDICTS = f"{DEBUGFS}/iommu_policy/verdicts"
+DEVFACTS = f"{DEBUGFS}/iommu_policy/devices"
 PIN = "/sys/fs/bpf/iommu_policy"
 EXAMPLE = os.path.join(TOP, "build", "iommuctl", "policy", "untrusted_strict.bpf.o")
 # A policy with init() and no decision callback (selftests/vm/policy/progs)
@@ -32,6 +33,8 @@ COUNTERS = ["decisions", "dev_trust", "dma_mode", "resv_direct", "pasid_attach",
             "dma_owner", "clamped", "invalid", "errors"]
 # What each proposed dma_mode makes of a group (enum iommu_policy_dma_mode)
 DMA_TYPE = {"identity": "identity", "lazy": "DMA-FQ", "strict": "DMA"}
+# enum iommu_policy_fw_flags of <linux/iommu_policy.h>, bit 0 first
+FW_FLAG_NAMES = ["untrusted", "removable", "external_facing", "pci"]
 # ftrace prints verdicts as numbers: the names of <linux/iommu_policy.h>
 VERDICT_NAMES = {
     "dev_trust": ["default", "trusted", "untrusted"],
@@ -84,45 +87,14 @@ def debugfs_verdicts(dev):
     return out
 
 
-def elf_sections(blob):
-    """{name: (header offset, data offset, size)} of an ELF64 little-endian file."""
-    check(blob[:4] == b"\x7fELF" and blob[4] == 2 and blob[5] == 1,
-          "not an ELF64 little-endian file")
-    shoff, = struct.unpack_from("<Q", blob, 0x28)
-    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", blob, 0x3a)
-    hdrs = []
-    for i in range(shnum):
-        h = shoff + i * shentsize
-        name, _, _, _, off, size = struct.unpack_from("<IIQQQQ", blob, h)
-        hdrs.append((name, h, off, size))
-    strtab = hdrs[shstrndx][2]
-    out = {}
-    for name, h, off, size in hdrs:
-        end = blob.index(b"\0", strtab + name)
-        out[blob[strtab + name:end].decode()] = (h, off, size)
-    return out
-
-
-def patched_policy(src, old_name, name=None, flags=None):
-    """A copy of the policy object src (a temporary file: the caller removes
-    it) with its struct iommu_policy_ops changed in the ELF, as a policy built
-    elsewhere might have it: its name (bytes, at most 32, NUL-padded) or its
-    flags.  iommuctl cannot make such a policy: it checks -n itself."""
-    with open(src, "rb") as f:
-        blob = bytearray(f.read())
-    _, off, size = elf_sections(blob)[".struct_ops.link"]
-    at = blob.find(old_name.encode() + b"\0", off, off + size)
-    # struct iommu_policy_ops ends with "u64 flags; char name[32];"
-    check(at >= 0 and (at - off) % 8 == 0 and at + 32 <= off + size and
-          blob[at - 8:at] == bytes(8), f"{src}: no struct iommu_policy_ops named {old_name}")
-    if name is not None:
-        blob[at:at + 32] = name.ljust(32, b"\0")
-    if flags is not None:
-        struct.pack_into("<Q", blob, at - 8, flags)
-    f = tempfile.NamedTemporaryFile("wb", prefix="policy-", suffix=".bpf.o", delete=False)
-    f.write(blob)
-    f.close()
-    return f.name
+def debugfs_devfacts(dev):
+    """{fact: value string} of dev, straight from debugfs; None if not there."""
+    with open(DEVFACTS) as f:
+        for line in f:
+            w = line.split()
+            if w and w[0] == dev:
+                return dict(kv.split("=", 1) for kv in w[1:])
+    return None
 
 
 class Session:
@@ -145,8 +117,13 @@ class Session:
         self.files.append(rules_file(text))
         return self.files[-1]
 
-    def patched(self, *args, **kwargs):
-        self.files.append(patched_policy(*args, **kwargs))
+    def patched(self, src, old_name, **change):
+        """A copy of src with its struct iommu_policy_ops changed (name=,
+        flags=): iommuctl cannot make such a policy, it checks -n itself."""
+        try:
+            self.files.append(patched_policy(src, old_name, **change))
+        except ValueError as e:
+            check(False, f"cannot patch {src}: {e}")
         return self.files[-1]
 
     def load(self, *args):
@@ -429,6 +406,47 @@ def test_example_object():
               DMA_TYPE[et["decisions"]["dma_mode"]["applied"]] == tt, f"pt1: {et}, {tt}")
 
 
+def test_coherent_facts():
+    """devices and policy explain say whether a device's IOMMU enforces DMA
+    cache coherency (the mock's `coherent` option), as debugfs
+    iommu_policy/devices does, with no policy attached."""
+    with Session() as s:
+        s.add("pc1", "coherent")
+        s.add("pc0")
+        r = iommuctl("devices", "-j")
+        check(r.returncode == 0, f"devices -j exited {r.returncode}: {r.stderr}")
+        devs = {d["device"]: d for d in json.loads(r.stdout)["devices"]}
+        table = iommuctl("devices")
+        check(table.returncode == 0, f"devices exited {table.returncode}: {table.stderr}")
+        rows = {line.split()[0]: line for line in table.stdout.splitlines()[1:] if line}
+        for dev, want in (("pc1", True), ("pc0", False)):
+            truth = debugfs_devfacts(dev)
+            check(truth is not None, f"{dev} is not in {DEVFACTS}")
+            check(truth.get("coherent") == str(int(want)),
+                  f"debugfs: {dev}, added {'with' if want else 'without'} coherent, has "
+                  f"{truth}")
+            d = devs.get(dev)
+            check(d is not None and d["coherent"] is want,
+                  f"devices -j {dev}: {d}; debugfs {truth}")
+            word = "coherent" if want else "noncoherent"
+            check(f" {word} " in rows.get(dev, ""), f"devices table row of {dev} should say "
+                  f"{word}: {rows.get(dev, table.stdout)}")
+            flags = int(truth["fw_flags"], 16)
+            facts = {"untrusted": truth["untrusted"] == "1",
+                     "fw_flags": [FW_FLAG_NAMES[b] if b < len(FW_FLAG_NAMES) else hex(1 << b)
+                                  for b in range(32) if flags >> b & 1],
+                     "coherent": truth["coherent"] == "1",
+                     "resv_direct": int(truth["resv_direct"]),
+                     "max_pasids": int(truth["max_pasids"])}
+            e = explain(dev)
+            check(e.get("facts") == facts, f"policy explain -j {dev} facts: "
+                  f"{e.get('facts')}, debugfs {truth}")
+            check(e["facts"]["coherent"] is want, f"{dev}: explain says {e['facts']}")
+            r = iommuctl("policy", "explain", dev)
+            check(r.returncode == 0 and f" coherent={'yes' if want else 'no'} " in r.stdout,
+                  f"policy explain {dev} (text): {r.stdout} {r.stderr}")
+
+
 def test_events_show_decisions():
     """trace events -j streams each policy_decision, as ftrace sees it."""
     with Session() as s:
@@ -483,6 +501,7 @@ def tests(profile):
         test_no_callback_attaches_nothing,
         test_needs_cap_sys_admin,
         test_example_object,
+        test_coherent_facts,
         test_events_show_decisions,
     ]
     return [("iommuctl_policy_" + fn.__name__[len("test_"):], fn) for fn in order]

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * iommuctl devices: every device behind an IOMMU, from sysfs alone (no BPF,
- * no root needed except to read PCI extended config space for PASID).
+ * iommuctl devices: every device behind an IOMMU, from sysfs (no BPF, no
+ * root needed except to read PCI extended config space for PASID) and, for
+ * DMA cache coherency, debugfs iommu_policy/devices (root, a kernel with
+ * the BPF policy).
  */
 #include <argp.h>
 #include <dirent.h>
@@ -13,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "devfacts.h"
 #include "iommuctl.h"
 #include "json.h"
 
@@ -30,6 +33,7 @@ struct dev_info {
 	char removable[16];	/* "removable", "fixed", "unknown" or "" */
 	struct resv_counts resv;
 	int pasid_bits;		/* PCI PASID capability width; 0 if none; -1 unknown */
+	int coherent;		/* IOMMU enforces cache coherency: 1, 0; -1 unknown */
 	char iommu[64];
 };
 
@@ -41,7 +45,9 @@ static const char doc[] =
 "Columns: device, PCI vendor:device, driver, IOMMU group, the group's default\n"
 "domain type (identity, DMA, DMA-FQ, blocked, unmanaged), trust as the firmware\n"
 "sees it (untrusted = removable/external-facing), reserved regions (direct,\n"
-"relaxable, msi, reserved), PCI PASID width, and the IOMMU instance.\n"
+"relaxable, msi, reserved), PCI PASID width, whether the IOMMU enforces DMA\n"
+"cache coherency (noncoherent: a VM given the device may need WBINVD emulated;\n"
+"- unknown: needs root and debugfs iommu_policy/devices), and the IOMMU instance.\n"
 "\n"
 "EXAMPLES:\n"
 "    iommuctl devices           # table\n"
@@ -184,6 +190,24 @@ static int cmp_dev(const void *a, const void *b)
 	return x->group != y->group ? x->group - y->group : strcmp(x->name, y->name);
 }
 
+static void read_coherency(struct dev_info *devs, size_t n)
+{
+	struct dev_facts_list facts = {};
+	int ret = dev_facts_read(&facts);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct dev_facts *f = ret ? NULL : dev_facts_find(&facts, devs[i].name);
+
+		devs[i].coherent = f ? f->coherent : -1;
+	}
+	dev_facts_free(&facts);
+}
+
+static const char *coherency(const struct dev_info *d)
+{
+	return d->coherent < 0 ? "-" : d->coherent ? "coherent" : "noncoherent";
+}
+
 static const char *trust(const struct dev_info *d)
 {
 	return !strcmp(d->removable, "removable") ? "untrusted" : "trusted";
@@ -238,6 +262,7 @@ int cmd_devices(int argc, char **argv)
 	}
 	closedir(gd);
 	qsort(devs, n, sizeof(*devs), cmp_dev);
+	read_coherency(devs, n);
 
 	if (json_out) {
 		struct json j;
@@ -272,6 +297,10 @@ int cmd_devices(int argc, char **argv)
 				json_null(&j, "pasid_bits");
 			else
 				json_i64(&j, "pasid_bits", d->pasid_bits);
+			if (d->coherent < 0)
+				json_null(&j, "coherent");
+			else
+				json_bool(&j, "coherent", d->coherent);
 			json_str(&j, "iommu", d->iommu);
 			json_end_object(&j);
 		}
@@ -279,8 +308,9 @@ int cmd_devices(int argc, char **argv)
 		json_end_object(&j);
 		json_line(&j);
 	} else {
-		printf("%-16s %-9s %-18s %5s %-9s %-9s %-11s %5s %s\n", "DEVICE", "VEN:DEV",
-		       "DRIVER", "GROUP", "TYPE", "TRUST", "RESV d/r/m/o", "PASID", "IOMMU");
+		printf("%-16s %-9s %-18s %5s %-9s %-9s %-11s %5s %-11s %s\n", "DEVICE", "VEN:DEV",
+		       "DRIVER", "GROUP", "TYPE", "TRUST", "RESV d/r/m/o", "PASID", "COHERENCY",
+		       "IOMMU");
 		for (size_t i = 0; i < n; i++) {
 			struct dev_info *d = &devs[i];
 			char resv[32], pasid[8];
@@ -291,10 +321,10 @@ int cmd_devices(int argc, char **argv)
 				snprintf(pasid, sizeof(pasid), "?");
 			else
 				snprintf(pasid, sizeof(pasid), "%d", d->pasid_bits);
-			printf("%-16s %-9s %-18s %5d %-9s %-9s %-11s %5s %s\n", d->name,
+			printf("%-16s %-9s %-18s %5d %-9s %-9s %-11s %5s %-11s %s\n", d->name,
 			       d->vendor_device[0] ? d->vendor_device : "-",
 			       d->driver[0] ? d->driver : "-", d->group, d->type, trust(d),
-			       resv, pasid, d->iommu[0] ? d->iommu : "-");
+			       resv, pasid, coherency(d), d->iommu[0] ? d->iommu : "-");
 		}
 	}
 	free(devs);

@@ -8,7 +8,8 @@
  * only with CAP_SYS_ADMIN.  The link is pinned (default
  * /sys/fs/bpf/iommu_policy) so that the policy outlives iommuctl; the pin is
  * how replace and unload find it again.  Everything shown comes from the
- * kernel: /sys/kernel/iommu_policy/ and debugfs iommu_policy/verdicts.
+ * kernel: /sys/kernel/iommu_policy/ and debugfs iommu_policy/verdicts and
+ * iommu_policy/devices.
  */
 #include <argp.h>
 #include <dirent.h>
@@ -27,6 +28,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "iommuctl.h"
+#include "devfacts.h"
 #include "json.h"
 #include "policy_rules.h"
 #include "policy_table.skel.h"
@@ -1034,6 +1036,7 @@ struct xdev {
 	int group;
 	char type[32];
 	bool removable;
+	const struct dev_facts *facts;	/* debugfs iommu_policy/devices; NULL: unknown */
 	struct record rec[IOMMU_POLICY_NR_HOOKS];
 };
 
@@ -1120,12 +1123,7 @@ static int read_verdicts(struct xdevs *xs)
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s%s", sysfs_root, POLICY_VERDICTS);
-	f = fopen(path, "r");
-	if (!f && errno == ENOENT && !sysfs_root[0] && geteuid() == 0) {
-		/* debugfs not mounted yet */
-		mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
-		f = fopen(path, "r");
-	}
+	f = debugfs_open(POLICY_VERDICTS);
 	if (!f) {
 		if (errno == EACCES || errno == EPERM || geteuid() != 0)
 			fprintf(stderr, "iommuctl: cannot read %s: %s: explaining decisions needs "
@@ -1178,6 +1176,46 @@ static void verdict_json(struct json *j, const char *key, int hook, int v)
 	json_str(j, key, name ? name : num);
 }
 
+/* What the kernel tells a policy about the device: "facts": {...} or null */
+static void facts_json(struct json *j, const struct dev_facts *f)
+{
+	char hex[16];
+
+	if (!f) {
+		json_null(j, "facts");
+		return;
+	}
+	json_begin_object(j, "facts");
+	json_bool(j, "untrusted", f->untrusted);
+	json_begin_array(j, "fw_flags");
+	for (unsigned int bit = 0; bit < 32; bit++)
+		if (f->fw_flags & 1U << bit)
+			json_str(j, NULL, fw_flag_str(1U << bit, hex, sizeof(hex)));
+	json_end_array(j);
+	json_bool(j, "coherent", f->coherent);
+	json_u64(j, "resv_direct", f->resv_direct);
+	json_u64(j, "max_pasids", f->max_pasids);
+	json_end_object(j);
+}
+
+static void facts_text(const struct dev_facts *f, int facts_err)
+{
+	char flags[128];
+
+	if (!f) {
+		if (facts_err)
+			printf("  %-13s unknown (cannot read debugfs iommu_policy/devices: %s)\n",
+			       "facts", strerror(facts_err));
+		else
+			printf("  %-13s unknown (not in debugfs iommu_policy/devices)\n", "facts");
+		return;
+	}
+	fw_flags_str(f->fw_flags, flags, sizeof(flags));
+	printf("  %-13s untrusted=%s fw_flags=%s coherent=%s resv_direct=%u max_pasids=%u\n",
+	       "facts", f->untrusted ? "yes" : "no", flags, f->coherent ? "yes" : "no",
+	       f->resv_direct, f->max_pasids);
+}
+
 static void explain_json(const struct xdevs *xs, const char *state, const char *name,
 			 long long seq)
 {
@@ -1205,6 +1243,7 @@ static void explain_json(const struct xdevs *xs, const char *state, const char *
 		json_str(&j, "domain_type", d->type);
 		json_bool(&j, "trusted", trusted);
 		json_str(&j, "trust_by", by_policy ? "policy" : "kernel");
+		facts_json(&j, d->facts);
 		json_begin_object(&j, "decisions");
 		for (int h = 0; h < IOMMU_POLICY_NR_HOOKS; h++) {
 			const struct record *r = &d->rec[h];
@@ -1234,7 +1273,7 @@ static void explain_json(const struct xdevs *xs, const char *state, const char *
 }
 
 static void explain_text(const struct xdevs *xs, const char *state, const char *name,
-			 long long seq)
+			 long long seq, int facts_err)
 {
 	char text[256];
 
@@ -1248,6 +1287,7 @@ static void explain_text(const struct xdevs *xs, const char *state, const char *
 
 		printf("\n%s: group %d, %s, %s%s\n", d->name, d->group, d->type,
 		       trusted ? "trusted" : "untrusted", by_policy ? " (by the policy)" : "");
+		facts_text(d->facts, facts_err);
 		for (int h = 0; h < IOMMU_POLICY_NR_HOOKS; h++) {
 			const struct record *r = &d->rec[h];
 
@@ -1268,10 +1308,11 @@ static void explain_text(const struct xdevs *xs, const char *state, const char *
 
 static int policy_explain(void)
 {
+	struct dev_facts_list facts = {};
 	char state[32], name[64];
 	struct xdevs xs = {};
 	long long seq;
-	int ret;
+	int ret, facts_err;
 
 	ret = check_kernel(false);
 	if (ret)
@@ -1300,6 +1341,10 @@ static int policy_explain(void)
 		free(xs.d);
 		return ret;
 	}
+	/* Optional: a kernel of the series before the devices file has none */
+	facts_err = -dev_facts_read(&facts);
+	for (size_t i = 0; i < xs.n; i++)
+		xs.d[i].facts = dev_facts_find(&facts, xs.d[i].name);
 	qsort(xs.d, xs.n, sizeof(*xs.d), cmp_xdev);
 	policy_attr("state", state, sizeof(state));
 	policy_attr("name", name, sizeof(name));
@@ -1307,7 +1352,8 @@ static int policy_explain(void)
 	if (opt.json)
 		explain_json(&xs, state, name, seq);
 	else
-		explain_text(&xs, state, name, seq);
+		explain_text(&xs, state, name, seq, facts_err);
+	dev_facts_free(&facts);
 	free(xs.d);
 	return 0;
 }

@@ -11,15 +11,8 @@
 #include <string.h>
 #include "policy_rules.h"
 
-static int failed;
-
-static void t(const char *name, int cond, const char *detail)
-{
-	printf("%s - host: iommuctl rules: %s\n", cond ? "ok" : "not ok", name);
-	if (!cond && detail)
-		printf("# %s\n", detail);
-	failed += !cond;
-}
+#define TAP_SUITE "rules"
+#include "tap.h"
 
 static int parse(const char *text, struct policy_rules *rs, char *err, size_t errlen)
 {
