@@ -250,10 +250,11 @@ static bool state_is(const char *state, int timeout_ms)
 	return false;
 }
 
-/* Rename the policy before load: its name is in the map's initial value */
-static void set_ops_name(struct test_policy *skel, const char *name)
+/* Set a member of the policy's initial value before load, through BTF */
+static void set_ops_member(struct bpf_object *obj, struct bpf_map *map,
+			   const char *member, const void *val, size_t len)
 {
-	const struct btf *btf = bpf_object__btf(skel->obj);
+	const struct btf *btf = bpf_object__btf(obj);
 	const struct btf_member *m;
 	const struct btf_type *t;
 	size_t size;
@@ -263,16 +264,25 @@ static void set_ops_name(struct test_policy *skel, const char *name)
 	id = btf__find_by_name_kind(btf, "iommu_policy_ops", BTF_KIND_STRUCT);
 	ASSERT_GT(id, 0);
 	t = btf__type_by_id(btf, id);
-	data = bpf_map__initial_value(skel->maps.test_ops, &size);
+	data = bpf_map__initial_value(map, &size);
 	ASSERT_TRUE(data);
 	m = btf_members(t);
 	for (int i = 0; i < btf_vlen(t); i++, m++) {
-		if (strcmp(btf__name_by_offset(btf, m->name_off), "name"))
+		if (strcmp(btf__name_by_offset(btf, m->name_off), member))
 			continue;
-		strncpy(data + m->offset / 8, name, 31);
+		memcpy(data + m->offset / 8, val, len);
 		return;
 	}
-	__FAIL("iommu_policy_ops has no name member");
+	__FAIL("iommu_policy_ops has no member %s", member);
+}
+
+/* Rename the policy before load: its name is in the map's initial value */
+static void set_ops_name(struct test_policy *skel, const char *name)
+{
+	char buf[IOMMU_POLICY_NAME_LEN] = {};
+
+	strncpy(buf, name, sizeof(buf) - 1);
+	set_ops_member(skel->obj, skel->maps.test_ops, "name", buf, sizeof(buf));
 }
 
 static struct test_policy *load_policy(const char *name)
@@ -284,6 +294,14 @@ static struct test_policy *load_policy(const char *name)
 		set_ops_name(skel, name);
 	ASSERT_EQ(test_policy__load(skel), 0);
 	return skel;
+}
+
+/* The kernel refuses to attach @map, with @err */
+static void expect_attach_refused(struct bpf_map *map, int err)
+{
+	errno = 0;
+	ASSERT_TRUE(!bpf_map__attach_struct_ops(map));
+	ASSERT_EQ(errno, err);
 }
 
 static struct bpf_link *attach(struct test_policy *skel)
@@ -380,8 +398,7 @@ TEST(second_policy_is_busy)
 
 	a = policy(&link, 0, 0, 0, 0, 0);
 	b = load_policy("second");
-	ASSERT_TRUE(!bpf_map__attach_struct_ops(b->maps.test_ops));
-	ASSERT_EQ(errno, EBUSY);
+	expect_attach_refused(b->maps.test_ops, EBUSY);
 	ASSERT_STREQ(pol("name"), "test");
 	detach(link);
 	test_policy__destroy(b);
@@ -391,12 +408,9 @@ TEST(second_policy_is_busy)
 TEST(non_link_map_is_rejected)
 {
 	struct test_nolink *skel = test_nolink__open_and_load();
-	struct bpf_link *link;
 
 	ASSERT_TRUE(skel);
-	link = bpf_map__attach_struct_ops(skel->maps.nolink_ops);
-	ASSERT_TRUE(!link);
-	ASSERT_EQ(errno, EOPNOTSUPP);
+	expect_attach_refused(skel->maps.nolink_ops, EOPNOTSUPP);
 	ASSERT_STREQ(pol("state"), "disabled");
 	test_nolink__destroy(skel);
 }
@@ -421,8 +435,7 @@ TEST(attach_needs_cap_sys_admin)
 
 	/* CAP_BPF and CAP_PERFMON stay: they alone must not be enough */
 	ASSERT_EQ(drop_cap_sys_admin(), 0);
-	ASSERT_TRUE(!bpf_map__attach_struct_ops(skel->maps.test_ops));
-	ASSERT_EQ(errno, EPERM);
+	expect_attach_refused(skel->maps.test_ops, EPERM);
 	ASSERT_STREQ(pol("state"), "disabled");
 	test_policy__destroy(skel);
 }
@@ -894,8 +907,7 @@ TEST(init_error_refuses_attach)
 	struct test_policy *skel = load_policy(NULL);
 
 	skel->bss->init_ret = -ENODEV;
-	ASSERT_TRUE(!bpf_map__attach_struct_ops(skel->maps.test_ops));
-	ASSERT_EQ(errno, ENODEV);
+	expect_attach_refused(skel->maps.test_ops, ENODEV);
 	ASSERT_STREQ(pol("state"), "disabled");
 	ASSERT_STREQ(pol("last_exit_kind"), "error_init");
 	ASSERT_STREQ(pol("last_exit_hook"), "init");
@@ -1205,32 +1217,6 @@ TEST_TIMEOUT(rmrr_user_claim_needs_policy_and_optin, 180)
 
 /* --- kernel checks of a policy at attach and update --------------------- */
 
-/* Set a member of the policy's initial value before load, through BTF */
-static void set_ops_member(struct bpf_object *obj, struct bpf_map *map,
-			   const char *member, const void *val, size_t len)
-{
-	const struct btf *btf = bpf_object__btf(obj);
-	const struct btf_member *m;
-	const struct btf_type *t;
-	size_t size;
-	char *data;
-	int id;
-
-	id = btf__find_by_name_kind(btf, "iommu_policy_ops", BTF_KIND_STRUCT);
-	ASSERT_GT(id, 0);
-	t = btf__type_by_id(btf, id);
-	data = bpf_map__initial_value(map, &size);
-	ASSERT_TRUE(data);
-	m = btf_members(t);
-	for (int i = 0; i < btf_vlen(t); i++, m++) {
-		if (strcmp(btf__name_by_offset(btf, m->name_off), member))
-			continue;
-		memcpy(data + m->offset / 8, val, len);
-		return;
-	}
-	__FAIL("iommu_policy_ops has no member %s", member);
-}
-
 /* Load and attach; the errno of whichever step the kernel refused, or 0 */
 static int try_attach(struct test_policy *skel, struct bpf_link **link)
 {
@@ -1277,12 +1263,9 @@ TEST(attach_rejects_bad_names)
 TEST(attach_rejects_policy_without_decisions)
 {
 	struct test_nocb *skel = test_nocb__open_and_load();
-	struct bpf_link *link;
 
 	ASSERT_TRUE(skel);
-	link = bpf_map__attach_struct_ops(skel->maps.nocb_ops);
-	ASSERT_TRUE(!link);
-	ASSERT_EQ(errno, EINVAL);
+	expect_attach_refused(skel->maps.nocb_ops, EINVAL);
 	ASSERT_STREQ(pol("state"), "disabled");
 	test_nocb__destroy(skel);
 }
