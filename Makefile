@@ -11,7 +11,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 KSCRIPTS := kernel/scripts
 
 .PHONY: help deps kernel kernel-tree kernel-export kernel-check bpftools tools \
-	run bench test test-host test-vm golden clean
+	run bench test test-host test-vm golden fuzz clean install
 
 help:
 	@echo "make deps           install Debian packages and virtme-ng (idempotent)"
@@ -20,12 +20,14 @@ help:
 	@echo "make kernel-export  write build/linux's commits back to kernel/patches"
 	@echo "make kernel-check   build every step of the series, checkpatch --strict each patch"
 	@echo "make tools          build/iommuctl/iommuctl (libbpf, bpftool, BPF skeletons)"
+	@echo "make install        iommuctl, the boot script, initramfs hook and systemd unit (DESTDIR=, PREFIX=/usr)"
 	@echo "make run            boot a VM and show what each DMA mode costs, through iommuctl"
 	@echo "make bench          tracing overhead: iommuctl vs bpftrace vs ftrace (ratios)"
 	@echo "make test           host checks + VM suite on intel-iommu and virtio-iommu (TAP)"
 	@echo "make test-host      host checks only"
-	@echo "make test-vm P=intel|virtio|mock|stock|policy...   one VM profile (selftests/run-vm.sh)"
+	@echo "make test-vm P=intel|virtio|mock|stock|policy...|boot   one VM profile (selftests/run-vm.sh)"
 	@echo "make golden         refresh selftests/vm/golden from the built kernel"
+	@echo "make fuzz [FUZZ_SECONDS=600]   the rules parser under libFuzzer (default 60 s)"
 
 deps:
 	@tools/deps.sh
@@ -49,6 +51,10 @@ tools: deps kernel bpftools
 	@$(MAKE) -s -C tools/iommuctl all test-bin
 	@$(MAKE) -s -C selftests/vm/policy
 
+install: tools
+	@$(MAKE) -s -C tools/iommuctl install
+	@$(MAKE) -s -C tools/deploy install
+
 run: deps kernel tools
 	@tools/demo/run.sh
 
@@ -57,13 +63,17 @@ bench: deps kernel tools
 
 test: deps kernel tools
 	@selftests/run.sh host intel virtio mock policy policy-noopt policy-cm-lockdown \
-		policy-strict policy-strict-noopt policy-strict-conf stock
+		policy-strict policy-strict-noopt policy-strict-conf stock boot
 
 test-host: deps tools
 	@selftests/run.sh host
 
 test-vm: deps kernel tools
 	@selftests/run.sh $(or $(P),intel)
+
+# The UAPI header comes with the kernel; the corpus grows in build/iommuctl
+fuzz: deps kernel
+	@$(MAKE) -s -C tools/iommuctl fuzz $(if $(FUZZ_SECONDS),FUZZ_SECONDS=$(FUZZ_SECONDS))
 
 golden: deps kernel
 	@selftests/update-golden.sh

@@ -6,13 +6,13 @@
 #
 #   selftests/run.sh [host] [intel] [virtio] [mock] [policy] [policy-noopt]
 #                    [policy-cm-lockdown] [policy-strict] [policy-strict-noopt]
-#                    [policy-strict-conf] [stock]                (default: all)
+#                    [policy-strict-conf] [stock] [boot]         (default: all)
 set -uo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 suites=("$@")
 [ ${#suites[@]} -gt 0 ] || suites=(host intel virtio mock policy policy-noopt policy-cm-lockdown
-	policy-strict policy-strict-noopt policy-strict-conf stock)
+	policy-strict policy-strict-noopt policy-strict-conf stock boot)
 
 n=0 pass=0 fail=0 skip=0 broken=0
 echo "TAP version 13"
@@ -34,6 +34,18 @@ for s in "${suites[@]}"; do
 	case "$s" in
 	host)
 		tally < <("$TOP/selftests/host/run.sh")
+		;;
+	boot)
+		# A real initramfs and a real root: selftests/boot/test_boot.py
+		echo "# booting the boot profile: mkinitramfs, QEMU (TCG), NVMe root"
+		"$TOP/selftests/boot/test_boot.py" > "$TOP/build/boot.tap" 2> "$TOP/build/boot.err"
+		rc=$?
+		tally < "$TOP/build/boot.tap"
+		sed 's/^/# /' "$TOP/build/boot.err" | tail -n 20
+		if [ $rc != 0 ] && ! grep -q '^not ok' "$TOP/build/boot.tap"; then
+			n=$((n + 1)) fail=$((fail + 1))
+			echo "not ok $n boot: the boot suite ran to its end (exit $rc)"
+		fi
 		;;
 	intel|virtio|mock|policy*|stock)
 		echo "# booting the $s profile under virtme-ng (TCG)"

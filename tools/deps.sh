@@ -16,10 +16,15 @@ PKGS=(
 	qemu-system-x86 busybox-static udev file kmod procps
 	# BPF programs and libbpf/bpftool from the tree (iommuctl)
 	clang-19 llvm-19 libelf-dev zlib1g-dev pkg-config
+	# libFuzzer and the sanitizers' runtime (make fuzz, the rules parser)
+	libclang-rt-19-dev
 	# a stock kernel, to test iommuctl's fallback on a kernel without the series
 	linux-image-amd64
 	# iasl: the DMAR override (an RMRR) of the 'policy' VM profiles
 	acpica-tools
+	# the 'boot' profile: a real initramfs from the installed hook, an ext4
+	# root filesystem image for its NVMe disk
+	initramfs-tools e2fsprogs util-linux
 )
 
 missing=()

@@ -1,108 +1,187 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The table policy: every verdict comes from rules that user space puts in
- * three maps before attaching it (iommuctl policy load -r RULES; the rules
- * format is in tools/iommuctl/README.md).
+ * two maps before attaching it (iommuctl policy load -r RULES; the rules
+ * format is in tools/iommuctl/README.md, the maps in
+ * include/iommuctl/policy_table.h).
  *
- * For each hook, a device's verdict is that of the first rule that sets the
- * hook, looked up by device name, PCI vendor:device, PCI vendor, then the
- * wildcard; with no rule, DEFAULT (0): the kernel decides.  iommuctl checks
- * that every verdict is in its hook's enum, so the kernel never sees an
- * invalid one from here.
+ * For each hook, a device's verdict is that of the hook's first rule, most
+ * specific first, whose conditions all hold; with none, DEFAULT (0): the
+ * kernel decides.  Every fact a condition tests comes from the kernel's
+ * kfuncs or the hook's arguments, asked anew at each decision, so a device
+ * plugged in later is decided by the same rules.  The scan is a bpf_loop()
+ * over the hook's rules: the verifier checks its callback once, whatever
+ * the number of rules.  iommuctl checks that every verdict is in its hook's
+ * enum, so the kernel never sees an invalid one from here.
  */
 #include "iommu_policy.bpf.h"
 #include "iommuctl/policy_table.h"
 
-/* dev=NAME rules */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, POLICY_TABLE_MAX_RULES);
-	__type(key, struct policy_table_name);
-	__type(value, struct policy_table_entry);
-} name_rules SEC(".maps");
-
-/* pci=VVVV:DDDD and pci=VVVV:* rules */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, POLICY_TABLE_MAX_RULES);
-	__type(key, __u32);
-	__type(value, struct policy_table_entry);
-} pci_rules SEC(".maps");
-
-/* The * rule */
+/* Each hook's rules, consecutive, in lookup order */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, POLICY_TABLE_MAX_RULES);
+	__type(key, __u32);
+	__type(value, struct policy_table_rule);
+} rules SEC(".maps");
+
+/* Where each hook's rules are in rules */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, POLICY_TABLE_NR_HOOKS);
+	__type(key, __u32);
+	__type(value, struct policy_table_hook);
+} hooks SEC(".maps");
+
+/*
+ * The glob matcher's state: in a map value, so that the verifier sees
+ * unknown numbers at each step and checks the step once, not once per
+ * value.  Per CPU: decisions do not nest on a CPU (they run in process
+ * context with migration disabled).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct policy_table_entry);
-} any_rule SEC(".maps");
+	__type(value, struct policy_glob);
+} glob_state SEC(".maps");
 
-/* Does e set hook?  Then its verdict is the answer. */
-static __always_inline bool pick(struct policy_table_entry *e, u32 hook,
-				 s32 *verdict)
+struct glob_ctx {
+	struct policy_glob *g;
+	const struct policy_table_rule *r;
+	const struct policy_table_facts *f;
+	int result;
+};
+
+static long glob_cb(u64 i, void *ctx)
 {
-	if (!e || !(e->set & (1U << hook)))
-		return false;
-	*verdict = e->verdict[hook];
-	return true;
+	struct glob_ctx *c = ctx;
+
+	c->result = policy_glob_step(c->g, c->r->name, c->f->name);
+	return c->result != 0;
 }
 
-/* Always inlined: hook is a constant, so e->verdict[hook] is a fixed offset. */
-static __always_inline s32 lookup(struct device *dev, u32 hook)
+/* r's dev= glob matches f's name */
+static __noinline bool glob_matches(const struct policy_table_rule *r,
+				    const struct policy_table_facts *f)
 {
-	struct policy_table_name key = {};
-	s32 verdict = IOMMU_POLICY_TRUST_DEFAULT;	/* 0 in every enum */
-	u32 zero = 0, id;
-	s64 ids;
+	struct glob_ctx c = { .r = r, .f = f, .result = -1 };
+	u32 zero = 0;
+
+	if (!r || !f)
+		return false;
+	c.g = bpf_map_lookup_elem(&glob_state, &zero);
+	if (!c.g)
+		return false;
+	c.g->p = c.g->s = c.g->mark = 0;
+	c.g->star = -1;
+	bpf_loop(POLICY_GLOB_STEPS, glob_cb, &c, 0);
+	return c.result == 1;
+}
+
+struct scan_ctx {
+	struct policy_table_facts f;
+	u32 first;
+	s32 verdict;
+};
+
+static long scan_cb(u64 i, void *ctx)
+{
+	struct scan_ctx *c = ctx;
+	struct policy_table_rule *r;
+	u32 key = c->first + i;
+
+	r = bpf_map_lookup_elem(&rules, &key);
+	if (!r || !policy_rule_holds(r, &c->f))
+		return 0;
+	if ((r->conds & POLICY_COND_DEV_GLOB) && !glob_matches(r, &c->f))
+		return 0;
+	c->verdict = r->verdict;
+	return 1;
+}
+
+/*
+ * The facts of dev the conditions test; owner: dma_owner()'s flags, or -1
+ * in the other hooks.  Always inlined: it takes the hook's trusted dev.
+ */
+static __always_inline void facts(struct device *dev, s64 owner,
+				  struct policy_table_facts *f)
+{
+	s64 ids, class, bdf;
+	s32 n;
 
 	/* A truncated name (-E2BIG) cannot match: rules hold shorter ones. */
-	if (bpf_iommu_dev_name(dev, key.name, sizeof(key.name)) > 0 &&
-	    pick(bpf_map_lookup_elem(&name_rules, &key), hook, &verdict))
-		return verdict;
-
+	if (bpf_iommu_dev_name(dev, f->name, sizeof(f->name)) > 0)
+		f->have |= POLICY_FACT_NAME;
 	ids = bpf_iommu_pci_ids(dev);
-	if (ids >= 0) {
-		id = ids;
-		if (pick(bpf_map_lookup_elem(&pci_rules, &id), hook, &verdict))
-			return verdict;
-		id = (id & 0xffff0000) | POLICY_TABLE_ANY_DEVICE;
-		if (pick(bpf_map_lookup_elem(&pci_rules, &id), hook, &verdict))
-			return verdict;
+	class = bpf_iommu_pci_class(dev);
+	bdf = bpf_iommu_pci_bdf(dev);
+	if (ids >= 0 && class >= 0 && bdf >= 0) {
+		f->have |= POLICY_FACT_PCI;
+		f->ids = ids;
+		f->class = class;
+		f->bdf = bdf;
 	}
+	f->fw = bpf_iommu_dev_fw_flags(dev);
+	/* -ENODEV in dev_trust(): before the IOMMU driver probed dev */
+	n = bpf_iommu_dev_resv_regions(dev, 0 /* IOMMU_RESV_DIRECT */);
+	if (n >= 0) {
+		f->have |= POLICY_FACT_RESV;
+		f->resv_direct = n;
+	}
+	if (bpf_iommu_dev_iommu_name(dev, f->iommu, sizeof(f->iommu)) >= 0)
+		f->have |= POLICY_FACT_IOMMU;
+	else
+		__builtin_memset(f->iommu, 0, sizeof(f->iommu));
+	if (owner >= 0) {
+		f->have |= POLICY_FACT_OWNER;
+		f->owner = owner;
+	}
+}
 
-	pick(bpf_map_lookup_elem(&any_rule, &zero), hook, &verdict);
-	return verdict;
+static __always_inline s32 lookup(struct device *dev, u32 hook, s64 owner)
+{
+	struct scan_ctx c = { .verdict = IOMMU_POLICY_TRUST_DEFAULT };	/* 0 in every enum */
+	struct policy_table_hook *h;
+
+	h = bpf_map_lookup_elem(&hooks, &hook);
+	if (!h || !h->count)
+		return c.verdict;
+	c.first = h->first;
+	facts(dev, owner, &c.f);
+	bpf_loop(h->count, scan_cb, &c, 0);
+	return c.verdict;
 }
 
 SEC("struct_ops/dev_trust")
 s32 BPF_PROG(table_dev_trust, struct device *dev, u32 fw_flags)
 {
-	return lookup(dev, IOMMU_POLICY_HOOK_DEV_TRUST);
+	return lookup(dev, IOMMU_POLICY_HOOK_DEV_TRUST, -1);
 }
 
 SEC("struct_ops/dma_mode")
 s32 BPF_PROG(table_dma_mode, struct device *dev, u32 proposed, u32 flags)
 {
-	return lookup(dev, IOMMU_POLICY_HOOK_DMA_MODE);
+	return lookup(dev, IOMMU_POLICY_HOOK_DMA_MODE, -1);
 }
 
 SEC("struct_ops/resv_direct")
 s32 BPF_PROG(table_resv_direct, struct device *dev, u32 reason)
 {
-	return lookup(dev, IOMMU_POLICY_HOOK_RESV_DIRECT);
+	return lookup(dev, IOMMU_POLICY_HOOK_RESV_DIRECT, -1);
 }
 
 SEC("struct_ops/pasid_attach")
 s32 BPF_PROG(table_pasid_attach, struct device *dev, u32 pasid, u32 domain_type,
 	     u32 flags)
 {
-	return lookup(dev, IOMMU_POLICY_HOOK_PASID_ATTACH);
+	return lookup(dev, IOMMU_POLICY_HOOK_PASID_ATTACH, -1);
 }
 
 SEC("struct_ops/dma_owner")
 s32 BPF_PROG(table_dma_owner, struct device *dev, u32 flags)
 {
-	return lookup(dev, IOMMU_POLICY_HOOK_DMA_OWNER);
+	return lookup(dev, IOMMU_POLICY_HOOK_DMA_OWNER, flags);
 }
 
 /* Attached only through a link (.struct_ops.link): the kernel refuses others */

@@ -147,7 +147,7 @@ int BPF_PROG(kind##_io_page_fault, struct device *dev,			\
 SEC(#kind "/policy_decision")						\
 int BPF_PROG(kind##_policy_decision, unsigned int hook,		\
 	     struct device *dev, int proposed, int verdict, int applied,	\
-	     unsigned int reason)					\
+	     unsigned int reason, unsigned int flags)			\
 {									\
 	struct ev_record *e = ev_new(EV_POLICY_DECISION, dev);		\
 									\
@@ -158,6 +158,7 @@ int BPF_PROG(kind##_policy_decision, unsigned int hook,		\
 	e->verdict = verdict;						\
 	e->applied = applied;						\
 	e->reason = reason;						\
+	e->flags = flags;						\
 	bpf_ringbuf_submit(e, 0);					\
 	return 0;							\
 }

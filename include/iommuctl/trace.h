@@ -89,7 +89,7 @@ struct ev_record {
 	__u32 driver_type, req_type;	/* default_domain */
 	__u32 claim, owner_cnt;		/* dma_owner */
 	__u64 iova;			/* io_page_fault */
-	__s32 flags;			/* io_page_fault */
+	__s32 flags;			/* io_page_fault; policy_decision: the hook's */
 	__u32 hook, reason;		/* policy_decision: enum iommu_policy_* */
 	__s32 proposed, verdict, applied;	/* policy_decision: the hook's enum */
 	char dev[DEV_NAME_LEN];

@@ -31,13 +31,17 @@ kmake() { make -C "$LINUX" -s CC="ccache gcc" HOSTCC="ccache gcc" "$@"; }
 
 "$TOP/kernel/scripts/make-config.sh"
 
-note "building bzImage ($JOBS jobs, ccache $CCACHE_DIR)"
+note "building bzImage and modules ($JOBS jobs, ccache $CCACHE_DIR)"
 start=$(date +%s)
-kmake -j"$JOBS" bzImage
+kmake -j"$JOBS" bzImage modules
 note "built in $(($(date +%s) - start)) s"
 
 tmp=$(mktemp -d "$CACHE/kernels/.$key.XXXXXX")
 cp "$LINUX/arch/x86/boot/bzImage" "$LINUX/.config" "$LINUX/System.map" "$tmp/"
+# The boot profile's drivers: modules/lib/modules/$(cat release)/
+kmake -s kernelrelease > "$tmp/release"
+kmake INSTALL_MOD_PATH="$tmp/modules" INSTALL_MOD_STRIP=1 DEPMOD=/sbin/depmod \
+	modules_install >/dev/null
 # The policy UAPI header, for user space built against this kernel
 mkdir -p "$tmp/include/linux"
 cp "$LINUX/include/uapi/linux/iommu_policy.h" "$tmp/include/linux/"

@@ -39,7 +39,7 @@ tree_key() {
 # What a built kernel is made of: the tree, the config fragments and the
 # compiler.  (Bump KERNEL_KEY_EPOCH when the way a .config or bzImage is made
 # from them changes.)
-KERNEL_KEY_EPOCH=1
+KERNEL_KEY_EPOCH=2
 kernel_key() {
 	{
 		echo "epoch $KERNEL_KEY_EPOCH"

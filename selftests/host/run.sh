@@ -105,7 +105,50 @@ shell_scripts_parse() {
 t "shell scripts parse (bash -n)" shell_scripts_parse
 /usr/bin/python3 "$TOP/selftests/host/test_tracefs_parse.py" || true
 t "every new event has a golden format" golden_covers_new_events
-for unit in test_histo test_rules test_devfacts; do
+
+# Deployment: what 'make install' puts in place, and that systemd takes the
+# unit as installed (no warning: a missing ExecStart binary is one).
+deploy_installs() {
+	local d f bad=0
+	d=$(mktemp -d)
+	make -s -C "$TOP/tools/iommuctl" install DESTDIR="$d" PREFIX=/usr >/dev/null &&
+		make -s -C "$TOP/tools/deploy" install DESTDIR="$d" PREFIX=/usr UNITDIR=/lib/systemd/system \
+			>/dev/null || { rm -rf "$d"; return 1; }
+	for f in usr/sbin/iommuctl usr/lib/iommu-bpf/iommu-policy-boot \
+		usr/share/initramfs-tools/hooks/iommu-policy \
+		usr/share/initramfs-tools/scripts/init-top/iommu-policy; do
+		[ -x "$d/$f" ] || { echo "not installed (or not executable): /$f"; bad=1; }
+	done
+	for f in lib/systemd/system/iommu-policy.service etc/iommu-policy.conf \
+		usr/lib/iommu-bpf/policy/table.bpf.o usr/share/doc/iommu-bpf/README.md; do
+		[ -f "$d/$f" ] || { echo "not installed: /$f"; bad=1; }
+	done
+	rm -rf "$d"
+	return $bad
+}
+unit_verifies() {
+	local d out
+	d=$(mktemp -d)
+	make -s -C "$TOP/tools/iommuctl" install DESTDIR="$d" PREFIX=/usr >/dev/null &&
+		make -s -C "$TOP/tools/deploy" install DESTDIR="$d" PREFIX=/usr UNITDIR=/lib/systemd/system \
+			>/dev/null || { rm -rf "$d"; return 1; }
+	out=$(systemd-analyze verify --root="$d" iommu-policy.service 2>&1)
+	rm -rf "$d"
+	[ -z "$out" ] || { echo "$out"; return 1; }
+}
+deploy_scripts_parse() {
+	local s bad=0
+	for s in "$TOP/tools/deploy/iommu-policy-boot" "$TOP/tools/deploy/initramfs-tools/hooks/iommu-policy" \
+		"$TOP/tools/deploy/initramfs-tools/scripts/init-top/iommu-policy" \
+		"$TOP/selftests/boot/rootfs-init"; do
+		sh -n "$s" || bad=1
+	done
+	return $bad
+}
+t "make install puts iommuctl, the boot script, the initramfs hook and the unit in place" deploy_installs
+t "systemd-analyze verify iommu-policy.service, as installed: no warning" unit_verifies
+t "deployment shell scripts parse (sh -n)" deploy_scripts_parse
+for unit in test_histo test_rules test_devfacts test_verdicts; do
 	if [ -x "$TOP/build/iommuctl/$unit" ]; then
 		"$TOP/build/iommuctl/$unit" || true	# failures are 'not ok' lines
 	else
@@ -113,3 +156,20 @@ for unit in test_histo test_rules test_devfacts; do
 	fi
 done
 /usr/bin/python3 "$TOP/selftests/host/test_iommuctl_cli.py" || true
+/usr/bin/python3 "$TOP/selftests/host/test_rules_eval.py" || true
+# The rules parser under libFuzzer, 30 s on the checked-in seeds (make fuzz
+# runs it longer): any crash, sanitizer report or broken round trip fails.
+rules_fuzzed() {
+	local out
+	make -s -C "$TOP/tools/iommuctl" fuzz-bin || return 1
+	mkdir -p "$TOP/build/iommuctl/fuzz-corpus"
+	out=$(cd "$TOP/tools/iommuctl" && timeout 90 "$TOP/build/iommuctl/fuzz_rules" \
+		-max_total_time=30 -max_len=4096 -timeout=10 -dict=fuzz/rules.dict \
+		-print_final_stats=1 "$TOP/build/iommuctl/fuzz-corpus" fuzz/corpus 2>&1) || {
+		printf '%s\n' "$out" | grep -v '^#[0-9]' | tail -n 25
+		return 1
+	}
+	printf '%s\n' "$out" | grep -q '^Done [0-9]* runs' || { echo "$out" | tail; return 1; }
+}
+t "rules parser fuzzed 30 s (libFuzzer, ASan+UBSan, round trip through policy load -c)" \
+	rules_fuzzed

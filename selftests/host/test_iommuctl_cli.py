@@ -122,10 +122,11 @@ def policy_fixture(root):
 # Each kind of malformed rules line and what iommuctl must say about it
 BAD_RULES = [
     ("unknown match", "vendor=8086 dma_mode strict\n",
-     "1: unknown match 'vendor=8086' (expected dev=NAME, pci=VVVV:DDDD, pci=VVVV:* or *)"),
+     "1: unknown match 'vendor=8086' (expected dev=, pci=, class=, bdf=, fw=, resv=, iommu=, "
+     "owner= or *)"),
     ("bad PCI id", "# ok so far\npci=8086 dma_mode strict\n",
-     "2: bad PCI id '8086' (expected pci=VVVV:DDDD or pci=VVVV:*, 4 hex digits each, "
-     "e.g. pci=8086:1533)"),
+     "2: bad PCI id '8086' (expected pci=VVVV:DDDD, 4 hex digits each or *, "
+     "e.g. pci=8086:1533 or pci=10de:*)"),
     ("long device name", "dev=" + "x" * 40 + " trust untrusted\n",
      "1: device name '" + "x" * 40 + "' is too long (expected at most 31 characters)"),
     ("missing hook", "*\n",

@@ -15,6 +15,7 @@ from iommutest.tap import Tap  # noqa: E402
 import test_iommuctl  # noqa: E402
 import test_iommuctl_policy  # noqa: E402
 import test_policy  # noqa: E402
+import test_policy_deploy  # noqa: E402
 import test_rmrr  # noqa: E402
 import test_tracepoints  # noqa: E402
 
@@ -56,7 +57,8 @@ def main():
     if args.profile.startswith("policy"):
         # Two edu devices, one with a firmware 1:1 map (selftests/vm/acpi):
         # the tracepoint and iommuctl tests assume one plain edu.
-        suite = test_rmrr.tests(args.profile) + test_iommuctl_policy.tests(args.profile)
+        suite = (test_rmrr.tests(args.profile) + test_iommuctl_policy.tests(args.profile) +
+                 test_policy_deploy.tests(args.profile))
     else:
         suite = test_tracepoints.tests(args.profile) + test_iommuctl.tests(args.profile)
     for name, fn in suite:

@@ -482,6 +482,196 @@ def test_events_show_decisions():
         check(got == want, f"iommuctl {got}, ftrace {want}")
 
 
+def verdict_of(dev, hook):
+    """The verdict (a name) the policy gave dev in hook, from debugfs."""
+    rec = debugfs_verdicts(dev).get(hook)
+    check(rec is not None, f"no {hook} decision for {dev} in debugfs")
+    return VERDICT_NAMES[hook][int(rec["verdict"])], rec
+
+
+def test_rules_conditions():
+    """Each kind of condition, decided by the BPF program from the kernel's
+    facts: globs, fw=, resv=, iommu=, owner=, an explicit default."""
+    with Session() as s:
+        s.load("-r", s.rules(
+            "*                                  dma_mode  lazy\n"
+            "dev=pq?                            dma_mode  strict\n"
+            "fw=removable,!untrusted            dma_mode  strict\n"
+            "resv=direct iommu=iommu-policy-mock dma_mode default\n"
+            "fw=untrusted                       trust     trusted\n"
+            "owner=device resv=direct           dma_owner deny\n"
+            "owner=group                        dma_owner deny\n"
+            "iommu=dmar0                        dma_owner deny\n"))
+        s.add("pq1")
+        s.add("pqrs")
+        s.add("pzr", "removable")
+        s.add("pzru", "removable", "untrusted")
+        s.add("pzd", "resv_direct")
+        s.add("pzc")
+        want = {"pq1": ("strict", "dev=pq? glob"), "pqrs": ("lazy", "* (the glob is 3 long)"),
+                "pzr": ("strict", "fw=removable,!untrusted"),
+                "pzru": ("lazy", "* (fw=!untrusted fails)"),
+                "pzd": ("default", "an explicit default (resv=direct iommu=)")}
+        for dev, (v, why) in want.items():
+            got, rec = verdict_of(dev, "dma_mode")
+            # The verdict is the policy's, clamped or not (no opt-in: lazy on
+            # an untrusted device), recorded by the kernel
+            check(got == v, f"{dev} dma_mode: {rec}, want {v} ({why})")
+        got, rec = verdict_of("pzru", "dev_trust")
+        check(got == "trusted", f"pzru (untrusted) trust: {rec}, want trusted (fw=untrusted)")
+        got, rec = verdict_of("pzr", "dev_trust")
+        check(got == "default", f"pzr trust: {rec}, want default (no rule)")
+        # The mock claims as iommufd does: a device claim
+        with open(MOCK_CTL, "w") as f:
+            try:
+                f.write("claim pzc")
+                f.flush()
+            except OSError as e:
+                check(False, f"claim pzc (no rule) failed: {e}")
+        got, rec = verdict_of("pzc", "dma_owner")
+        check(got == "default", f"pzc dma_owner: {rec}, want default (owner=group and "
+              f"iommu=dmar0 do not hold)")
+        with open(MOCK_CTL, "w") as f:
+            f.write("release pzc")
+        try:
+            with open(MOCK_CTL, "w") as f:
+                f.write("claim pzd")
+            claimed = True
+        except OSError:
+            claimed = False
+        got, rec = verdict_of("pzd", "dma_owner")
+        check(got == "deny" and not claimed, f"pzd dma_owner: {rec}, claimed {claimed}; want "
+              f"deny (owner=device resv=direct)")
+
+
+def rules_256():
+    """256 rules: 254 devices, one glob, *; rNNN: strict if NNN is odd."""
+    lines = []
+    for i in range(254):
+        cond = f"dev=r{i:03d}" if i % 3 else f"dev=r{i:03d} fw=!untrusted"
+        lines.append(f"{cond} dma_mode {'strict' if i % 2 else 'lazy'}")
+    lines += ["dev=g*z? dma_mode strict", "* dma_mode lazy"]
+    return "".join(line + "\n" for line in lines)
+
+
+def test_rules_256():
+    """The verifier takes a table of 256 rules (the scan is a bpf_loop), and
+    they apply: the first, the middle, the last, a glob after all of them."""
+    with Session() as s:
+        out = s.load("-r", s.rules(rules_256()))
+        check(out["rules"] == 256, f"load -j: {out}")
+        for dev, v in [("r000", "lazy"), ("r127", "strict"), ("r201", "strict"),
+                       ("r252", "lazy"), ("r253", "strict"), ("gabzy", "strict"),
+                       ("gabz", "lazy"), ("r254", "lazy")]:
+            s.add(dev)
+            got, rec = verdict_of(dev, "dma_mode")
+            check(got == v and rec["by"] == "policy", f"{dev}: {rec}, want {v}")
+
+
+def pci_groups():
+    """{device: group} of the PCI devices behind an IOMMU."""
+    out = {}
+    for dev in os.listdir("/sys/bus/pci/devices"):
+        link = f"/sys/bus/pci/devices/{dev}/iommu_group"
+        if os.path.exists(link):
+            out[dev] = int(os.path.basename(os.readlink(link)))
+    return out
+
+
+def reevaluate(group):
+    """Ask the attached policy again for a group with no driver bound."""
+    try:
+        with open(f"/sys/kernel/iommu_groups/{group}/type", "w") as f:
+            f.write("auto")
+        return True
+    except OSError:
+        return False
+
+
+def test_rules_test_matches_kernel():
+    """policy test -j says, device by device, what the kernel then decides
+    with the same rules loaded: PCI facts (pci=, class=, bdf=, iommu=) on the
+    edu devices, re-evaluated; firmware flags, globs and claims on mock ones."""
+    text = ("*                                  dma_mode  lazy\n"
+            "pci=1234:11e8 class=00ff bdf=00:10.0 dma_mode strict\n"
+            "iommu=dmar0 resv=none pci=1234:*   dma_mode  default\n"
+            "dev=pt?                            dma_mode  strict\n"
+            "fw=removable                       trust     untrusted\n"
+            "fw=untrusted,!removable            trust     trusted\n"
+            "resv=direct                        dma_owner deny\n"
+            "owner=device                       dma_owner allow\n")
+    with Session() as s:
+        rules = s.rules(text)
+        out = s.load("-r", rules)
+        seq = out["enable_seq"]
+        s.add("pt1")
+        s.add("pt22", "removable")
+        s.add("ptu", "untrusted")
+        s.add("ptd", "resv_direct")
+        for dev in ("pt1", "ptd"):
+            try:
+                with open(MOCK_CTL, "w") as f:
+                    f.write(f"claim {dev}")
+                with open(MOCK_CTL, "w") as f:
+                    f.write(f"release {dev}")
+            except OSError:
+                pass        # refused: the decision is recorded all the same
+        edus = [d for d in pci_groups() if open(f"/sys/bus/pci/devices/{d}/vendor").read()
+                .strip() == "0x1234"]
+        redone = [d for d in edus if not os.path.exists(f"/sys/bus/pci/devices/{d}/driver")
+                  and reevaluate(pci_groups()[d])]
+
+        r = iommuctl("policy", "test", "-j", "-r", rules)
+        check(r.returncode == 0, f"policy test exited {r.returncode}: {r.stderr}")
+        mine = {d["device"]: d["decisions"] for d in json.loads(r.stdout)["devices"]}
+        compared, diffs = [], []
+        for dev, dec in mine.items():
+            truth = debugfs_verdicts(dev)
+            for hook in ("dev_trust", "dma_mode", "dma_owner"):
+                rec = truth.get(hook)
+                if not rec or int(rec["seq"]) != seq:
+                    continue        # decided before these rules
+                want = VERDICT_NAMES[hook][int(rec["verdict"])]
+                got = dec[hook]["device_claim"] if hook == "dma_owner" else dec[hook]
+                compared.append(f"{dev} {hook}")
+                if got["verdict"] != want:
+                    diffs.append(f"{dev} {hook}: policy test {got}, kernel {rec}")
+        check(not diffs, "; ".join(diffs))
+        need = ["pt1 dev_trust", "pt1 dma_mode", "pt22 dev_trust", "pt22 dma_mode",
+                "ptu dev_trust", "ptd dma_mode", "pt1 dma_owner", "ptd dma_owner"]
+        need += [f"{d} dma_mode" for d in redone]
+        check(all(n in compared for n in need) and redone,
+              f"compared {compared}, wanted at least {need} (edus {edus}, re-evaluated "
+              f"{redone})")
+        # What the rules say of the edus, so the comparison is not vacuous
+        for d in redone:
+            rmrr = debugfs_devfacts(d)["resv_direct"] != "0"
+            want = ("strict", 2) if d.endswith(":10.0") else \
+                ("lazy", 1) if rmrr else ("default", 3)
+            got = (mine[d]["dma_mode"]["verdict"], mine[d]["dma_mode"]["line"])
+            check(got == want, f"{d} (resv_direct {rmrr}) dma_mode: {got}, want {want}")
+
+
+def test_rules_check_warns_clamped():
+    """policy load -c warns of each loosening verdict this boot would clamp."""
+    rules = rules_file("dev=pm1 dma_mode identity\n* resv_direct relax\n"
+                       "pci=8086:* dma_mode strict\n")
+    try:
+        r = iommuctl("policy", "load", "-c", "-r", rules)
+    finally:
+        os.unlink(rules)
+    clamped = sysfs("allow_loosen") != "applied"
+    warns = [line for line in r.stderr.splitlines() if "warning:" in line]
+    check(r.returncode == 0 and r.stdout.startswith("dev=pm1 dma_mode identity\n"),
+          f"load -c: {r.returncode} {r.stdout} {r.stderr}")
+    if clamped:
+        check(len(warns) == 2 and f"{rules}:1: 'dev=pm1 dma_mode identity'" in warns[0] and
+              "clamped on this boot" in warns[0] and f"{rules}:2: '* resv_direct relax'"
+              in warns[1], f"allow_loosen {sysfs('allow_loosen')}: {r.stderr}")
+    else:
+        check(not warns, f"allow_loosen applied, yet: {r.stderr}")
+
+
 def tests(profile):
     if profile == "stock":
         return []
@@ -503,5 +693,9 @@ def tests(profile):
         test_example_object,
         test_coherent_facts,
         test_events_show_decisions,
+        test_rules_conditions,
+        test_rules_256,
+        test_rules_test_matches_kernel,
+        test_rules_check_warns_clamped,
     ]
     return [("iommuctl_policy_" + fn.__name__[len("test_"):], fn) for fn in order]

@@ -213,54 +213,53 @@ static const char *trust(const struct dev_info *d)
 	return !strcmp(d->removable, "removable") ? "untrusted" : "trusted";
 }
 
+struct dev_list {
+	struct dev_info *d;
+	size_t n, cap;
+};
+
+static int add_dev(void *ctx, int group, const char *gdir, const char *name)
+{
+	struct dev_list *l = ctx;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 32;
+		struct dev_info *p = realloc(l->d, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		l->d = p;
+		l->cap = cap;
+	}
+	collect(name, group, &l->d[l->n++]);
+	return 0;
+}
+
 int cmd_devices(int argc, char **argv)
 {
 	static const struct argp argp = { opts, parse_arg, NULL, doc };
-	struct dev_info *devs = NULL;
-	char groups_dir[PATH_MAX];
-	size_t n = 0, cap = 0;
-	struct dirent *g;
-	DIR *gd;
+	struct dev_list list = {};
+	struct dev_info *devs;
+	size_t n;
 	int err;
 
 	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
 	if (err)
 		return EXIT_USAGE;
 
-	snprintf(groups_dir, sizeof(groups_dir), "%s/sys/kernel/iommu_groups", sysfs_root);
-	gd = opendir(groups_dir);
-	if (!gd) {
-		fprintf(stderr, "iommuctl: no IOMMU groups (%s: %s): is an IOMMU enabled "
-			"(intel_iommu=on, amd_iommu, virtio-iommu)?\n", groups_dir, strerror(errno));
+	err = iommu_groups_for_each_dev(add_dev, &list);
+	if (err == -ENOMEM) {
+		perror("iommuctl");
 		return EXIT_FAILURE;
 	}
-	while ((g = readdir(gd))) {
-		char ddir[PATH_MAX + 300];
-		struct dirent *e;
-		DIR *dd;
-
-		if (g->d_name[0] == '.')
-			continue;
-		snprintf(ddir, sizeof(ddir), "%s/%s/devices", groups_dir, g->d_name);
-		dd = opendir(ddir);
-		if (!dd)
-			continue;
-		while ((e = readdir(dd))) {
-			if (e->d_name[0] == '.')
-				continue;
-			if (n == cap) {
-				cap = cap ? cap * 2 : 32;
-				devs = realloc(devs, cap * sizeof(*devs));
-				if (!devs) {
-					perror("iommuctl");
-					return EXIT_FAILURE;
-				}
-			}
-			collect(e->d_name, atoi(g->d_name), &devs[n++]);
-		}
-		closedir(dd);
+	if (err) {
+		fprintf(stderr, "iommuctl: no IOMMU groups (%s/sys/kernel/iommu_groups: %s): is an "
+			"IOMMU enabled (intel_iommu=on, amd_iommu, virtio-iommu)?\n", sysfs_root,
+			strerror(-err));
+		return EXIT_FAILURE;
 	}
-	closedir(gd);
+	devs = list.d;
+	n = list.n;
 	qsort(devs, n, sizeof(*devs), cmp_dev);
 	read_coherency(devs, n);
 

@@ -17,6 +17,10 @@ int cmd_trace_latency(int argc, char **argv);
 int cmd_trace_flush(int argc, char **argv);
 int cmd_trace_events(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
+int cmd_policy_apply(int argc, char **argv);
+/* One line of /sys/kernel/iommu_policy/ATTR (policy.c); -1 if unreadable */
+int policy_attr(const char *attr, char *buf, size_t len);
+long long policy_attr_ll(const char *attr);
 
 /* Attach mode and environment checks shared by the trace commands. */
 struct trace_env {
@@ -57,6 +61,13 @@ struct trace_opts {
 };
 extern struct trace_opts trace_opts;
 extern const struct argp trace_common_argp;
+/*
+ * Call fn for every device of every IOMMU group (gdir: the group's sysfs
+ * directory), until it returns nonzero.  0, fn's nonzero return, or -errno
+ * if there are no IOMMU groups (no IOMMU).
+ */
+typedef int (*iommu_group_dev_fn)(void *ctx, int group, const char *gdir, const char *dev);
+int iommu_groups_for_each_dev(iommu_group_dev_fn fn, void *ctx);
 /* Up to max keys of a BPF map, key_size bytes each, into keys. */
 size_t map_keys(int fd, size_t key_size, void *keys, size_t max);
 

@@ -32,9 +32,11 @@
 #include "json.h"
 #include "policy_rules.h"
 #include "policy_table.skel.h"
+#include "sha256.h"
+#include "verdicts.h"
+#include "policy_eval.h"
 
 #define POLICY_SYSFS	"/sys/kernel/iommu_policy"
-#define POLICY_VERDICTS	"/sys/kernel/debug/iommu_policy/verdicts"
 #define DEFAULT_PIN	"/sys/fs/bpf/iommu_policy"
 #define BPFFS_DIR	"/sys/fs/bpf"
 /* policy_view() reads the callbacks from libbpf's shadow struct_ops type */
@@ -44,7 +46,7 @@
 /* BPF_F_LINK of <linux/bpf.h> 6.4+; the system's header may be older */
 #define MAP_F_LINK	(1U << 13)
 
-enum policy_cmd { CMD_LOAD, CMD_REPLACE, CMD_UNLOAD, CMD_SHOW, CMD_EXPLAIN };
+enum policy_cmd { CMD_LOAD, CMD_REPLACE, CMD_UNLOAD, CMD_SHOW, CMD_EXPLAIN, CMD_TEST, CMD_SYNC };
 
 static struct {
 	enum policy_cmd cmd;
@@ -63,7 +65,7 @@ static const char load_doc[] =
 "USAGE: iommuctl policy load [-r RULES] [-n NAME] [-p PIN] [-j] [-v] [OBJ.bpf.o]\n"
 "\n"
 "With -r, the built-in table policy, its verdicts taken from the rules file\n"
-"RULES (one 'MATCH HOOK VERDICT' per line, see tools/iommuctl/README.md);\n"
+"RULES (one 'CONDITIONS HOOK VERDICT' per line, see tools/iommuctl/README.md);\n"
 "malformed rules exit 2 and load nothing.  With OBJ, any BPF object with one\n"
 "struct iommu_policy_ops.  Only one policy can be attached: replace swaps it.\n"
 "\n"
@@ -81,6 +83,17 @@ static const char replace_doc[] =
 "EXAMPLES:\n"
 "    iommuctl policy replace -r /etc/iommu-policy.rules\n"
 "    iommuctl policy replace build/iommuctl/policy/untrusted_strict.bpf.o\n";
+
+static const char sync_doc[] =
+"Make the pinned policy the one given, doing as little as possible: attach\n"
+"it if no policy is attached, replace the attached one (atomically) if it was\n"
+"made from anything else, and do nothing if it was made from the same rules\n"
+"or object, name and iommuctl.  For boot scripts and iommu-policy.service.\n"
+"\n"
+"USAGE: iommuctl policy sync [-r RULES | OBJ.bpf.o] [-n NAME] [-p PIN] [-j] [-v]\n"
+"\n"
+"EXAMPLES:\n"
+"    iommuctl policy sync -r /etc/iommu-policy.rules\n";
 
 static const char unload_doc[] =
 "Detach the pinned policy and remove its pin.  Decisions already made stay.\n"
@@ -134,6 +147,13 @@ static const struct argp_option show_opts[] = {
 	{},
 };
 
+static const struct argp_option test_opts[] = {
+	{ "rules", 'r', "RULES", 0, "the rules file to evaluate", 0 },
+	{ "json", 'j', NULL, 0, "JSON output", 0 },
+	{ "sysfs-root", 'R', "DIR", OPTION_HIDDEN, "read sysfs and debugfs below DIR (tests)", 0 },
+	{},
+};
+
 static const struct argp_option explain_opts[] = {
 	{ "json", 'j', NULL, 0, "JSON output", 0 },
 	{ "sysfs-root", 'R', "DIR", OPTION_HIDDEN, "read sysfs and debugfs below DIR (tests)", 0 },
@@ -168,15 +188,18 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		opt.why_einval = true;
 		break;
 	case ARGP_KEY_ARG:
-		if ((opt.cmd == CMD_LOAD || opt.cmd == CMD_REPLACE) && !opt.obj)
+		if ((opt.cmd == CMD_LOAD || opt.cmd == CMD_REPLACE || opt.cmd == CMD_SYNC) &&
+		    !opt.obj)
 			opt.obj = arg;
-		else if (opt.cmd == CMD_EXPLAIN && !opt.dev)
+		else if ((opt.cmd == CMD_EXPLAIN || opt.cmd == CMD_TEST) && !opt.dev)
 			opt.dev = arg;
 		else
 			argp_error(state, "unexpected argument '%s'", arg);
 		break;
 	case ARGP_KEY_END:
-		if (opt.cmd != CMD_LOAD && opt.cmd != CMD_REPLACE)
+		if (opt.cmd == CMD_TEST && !opt.rules)
+			argp_error(state, "policy test needs -r RULES");
+		if (opt.cmd != CMD_LOAD && opt.cmd != CMD_REPLACE && opt.cmd != CMD_SYNC)
 			break;
 		if (!!opt.rules == !!opt.obj)
 			argp_error(state, "want either -r RULES (the table policy) or a BPF "
@@ -193,7 +216,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 /* ------------------------------------------------------------ sysfs */
 
 /* One line of /sys/kernel/iommu_policy/ATTR, without its newline */
-static int policy_attr(const char *attr, char *buf, size_t len)
+int policy_attr(const char *attr, char *buf, size_t len)
 {
 	char path[PATH_MAX];
 
@@ -201,7 +224,7 @@ static int policy_attr(const char *attr, char *buf, size_t len)
 	return read_line(path, buf, len);
 }
 
-static long long policy_attr_ll(const char *attr)
+long long policy_attr_ll(const char *attr)
 {
 	char buf[32];
 
@@ -504,35 +527,24 @@ static void policy_obj_free(struct policy_obj *p)
 
 static int fill_table(struct table_bpf *skel, const struct policy_rules *rs)
 {
-	for (size_t i = 0; i < rs->n; i++) {
-		const struct policy_rule *r = &rs->rules[i];
-		struct policy_table_name name = {};
-		__u32 zero = 0;
-		char m[64];
-		int err;
+	struct policy_table_hook hooks[POLICY_TABLE_NR_HOOKS];
+	struct policy_table_rule *t = calloc(rs->n ? rs->n : 1, sizeof(*t));
+	int err = 0;
 
-		switch (r->match) {
-		case MATCH_DEV:
-			memcpy(name.name, r->name, strlen(r->name));
-			err = bpf_map_update_elem(bpf_map__fd(skel->maps.name_rules), &name,
-						  &r->entry, BPF_NOEXIST);
-			break;
-		case MATCH_PCI:
-		case MATCH_PCI_VENDOR:
-			err = bpf_map_update_elem(bpf_map__fd(skel->maps.pci_rules), &r->pci,
-						  &r->entry, BPF_NOEXIST);
-			break;
-		default:
-			err = bpf_map_update_elem(bpf_map__fd(skel->maps.any_rule), &zero,
-						  &r->entry, BPF_ANY);
-			break;
-		}
-		if (err) {
-			policy_match_str(r, m, sizeof(m));
-			fprintf(stderr, "iommuctl: storing the rules of %s: %s\n", m,
-				strerror(errno));
-			return EXIT_FAILURE;
-		}
+	if (!t) {
+		perror("iommuctl");
+		return EXIT_FAILURE;
+	}
+	/* Rules first: a hook's range points at nothing not yet stored */
+	policy_rules_table(rs, t, hooks);
+	for (__u32 i = 0; i < rs->n && !err; i++)
+		err = bpf_map_update_elem(bpf_map__fd(skel->maps.rules), &i, &t[i], BPF_ANY);
+	for (__u32 h = 0; h < POLICY_TABLE_NR_HOOKS && !err; h++)
+		err = bpf_map_update_elem(bpf_map__fd(skel->maps.hooks), &h, &hooks[h], BPF_ANY);
+	free(t);
+	if (err) {
+		fprintf(stderr, "iommuctl: storing the rules: %s\n", strerror(errno));
+		return EXIT_FAILURE;
 	}
 	return 0;
 }
@@ -658,6 +670,7 @@ static void print_result(const char *verb, const char *name, const char *old,
 
 		json_init(&j, stdout);
 		json_begin_object(&j, NULL);
+		json_str(&j, "action", verb);
 		json_str(&j, "name", name);
 		if (old)
 			json_str(&j, "replaced", old);
@@ -705,6 +718,7 @@ static int prepare(struct policy_rules *rs)
 	}
 	if (opt.check) {
 		policy_rules_print(rs, stdout);
+		policy_warn_clamped(rs, opt.rules);
 		return -1;
 	}
 	if (opt.name && !policy_name_valid(opt.name, IOMMU_POLICY_NAME_LEN, NULL, 0)) {
@@ -712,7 +726,7 @@ static int prepare(struct policy_rules *rs)
 			"digits, '_' or '.')\n", opt.name, IOMMU_POLICY_NAME_LEN - 1);
 		return EXIT_USAGE;
 	}
-	ret = check_root(opt.cmd == CMD_LOAD ? "loading" : "replacing");
+	ret = check_root(opt.cmd == CMD_REPLACE ? "replacing" : "loading");
 	if (!ret)
 		ret = check_kernel(true);
 	if (!ret)
@@ -734,6 +748,151 @@ static int policy_why_einval(void)
 	}
 	policy_obj_free(&p);
 	return ret;
+}
+
+/*
+ * What the attached policy was made from, in a BPF array map pinned beside
+ * its link (PIN.source), so that sync can tell whether the policy asked for
+ * is attached already.  The digest covers iommuctl's own table program (a
+ * newer iommuctl may compile the same rules differently), the rules file or
+ * the object, and the name.  enable_seq ties the record to the attach it
+ * describes: a policy swapped in by anyone else has another.
+ */
+struct policy_source {
+	__u8 digest[SHA256_LEN];
+	__s64 enable_seq;
+	char path[256];		/* the rules file or object, for people */
+};
+
+static void source_pin(char *buf, size_t len)
+{
+	snprintf(buf, len, "%s.source", opt.pin);
+}
+
+static int hash_file(struct sha256 *h, const char *path)
+{
+	char buf[65536];
+	size_t n;
+	FILE *f = fopen(path, "rb");
+
+	if (!f)
+		return -errno;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		sha256_update(h, buf, n);
+	n = ferror(f);
+	fclose(f);
+	return n ? -EIO : 0;
+}
+
+/* The digest of what -r/OBJ and -n make; -errno if a file cannot be read */
+static int source_digest(__u8 digest[SHA256_LEN])
+{
+	static const char tag[] = "iommuctl policy source 1";
+	const char *name = opt.name ? opt.name : "";
+	struct sha256 h;
+	size_t len = 0;
+	const void *elf;
+	int err;
+
+	sha256_init(&h);
+	sha256_update(&h, tag, sizeof(tag));
+	if (opt.rules) {
+		elf = table_bpf__elf_bytes(&len);
+		sha256_update(&h, "rules", 6);
+		sha256_update(&h, &len, sizeof(len));
+		sha256_update(&h, elf, len);
+	} else {
+		sha256_update(&h, "object", 7);
+	}
+	err = hash_file(&h, opt.rules ? opt.rules : opt.obj);
+	if (err)
+		return err;
+	sha256_update(&h, name, strlen(name) + 1);
+	sha256_final(&h, digest);
+	return 0;
+}
+
+/* After a load or replace: remember what the policy was made from */
+static void record_source(void)
+{
+	struct policy_source src = { .enable_seq = policy_attr_ll("enable_seq") };
+	char pin[PATH_MAX];
+	__u32 zero = 0;
+	int fd, err;
+
+	source_pin(pin, sizeof(pin));
+	unlink(pin);
+	err = source_digest(src.digest);
+	if (err)
+		goto warn;
+	snprintf(src.path, sizeof(src.path), "%s", opt.rules ? opt.rules : opt.obj);
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "iommu_pol_src", sizeof(zero), sizeof(src), 1,
+			    NULL);
+	if (fd < 0) {
+		err = -errno;
+		goto warn;
+	}
+	err = bpf_map_update_elem(fd, &zero, &src, BPF_ANY) ? -errno : 0;
+	if (!err && bpf_obj_pin(fd, pin))
+		err = -errno;
+	close(fd);
+	if (!err)
+		return;
+warn:
+	fprintf(stderr, "iommuctl: warning: cannot record what the policy was made from at "
+		"%s (%s): the next 'policy sync' will replace it\n", pin, strerror(-err));
+}
+
+/* Was the attached policy made from what -r/OBJ and -n say now? */
+static bool source_unchanged(void)
+{
+	struct policy_source src;
+	__u8 digest[SHA256_LEN];
+	char pin[PATH_MAX];
+	__u32 zero = 0;
+	int fd, err;
+
+	source_pin(pin, sizeof(pin));
+	fd = bpf_obj_get(pin);
+	if (fd < 0)
+		return false;
+	err = bpf_map_lookup_elem(fd, &zero, &src);
+	close(fd);
+	if (err || src.enable_seq != policy_attr_ll("enable_seq"))
+		return false;
+	return !source_digest(digest) && !memcmp(digest, src.digest, sizeof(digest));
+}
+
+static int policy_load(void);
+static int policy_replace(void);
+
+/*
+ * Attach, replace or leave alone, whichever makes the pinned policy the one
+ * asked for.  A policy attached by someone else (not through the pin) is
+ * left alone: load reports it.
+ */
+static int policy_sync(void)
+{
+	struct policy_rules rs = {};
+	char name[64];
+	bool pinned;
+	int ret, fd;
+
+	ret = prepare(&rs);
+	policy_rules_free(&rs);
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	fd = bpf_obj_get(opt.pin);
+	pinned = fd >= 0;
+	if (pinned)
+		close(fd);
+	if (!pinned || !policy_enabled())
+		return policy_load();
+	if (!source_unchanged())
+		return policy_replace();
+	policy_attr("name", name, sizeof(name));
+	print_result("unchanged", name, NULL, NULL);
+	return 0;
 }
 
 static int policy_load(void)
@@ -788,6 +947,7 @@ static int policy_load(void)
 	}
 	/* The pin holds the link: closing ours leaves the policy attached. */
 	bpf_link__destroy(link);
+	record_source();
 	print_result("attached", p.name, NULL, p.table ? &rs : NULL);
 out:
 	policy_obj_free(&p);
@@ -857,6 +1017,7 @@ static int policy_replace(void)
 		bpf_link__destroy(link);
 		fprintf(stderr, "iommuctl: policy '%s' went away meanwhile: '%s' attached "
 			"as a new policy\n", old, p.name);
+		record_source();
 		print_result("attached", p.name, NULL, p.table ? &rs : NULL);
 		goto out;
 	}
@@ -870,6 +1031,7 @@ static int policy_replace(void)
 		ret = EXIT_FAILURE;
 		goto out;
 	}
+	record_source();
 	print_result("replaced", p.name, old, p.table ? &rs : NULL);
 out:
 	policy_obj_free(&p);
@@ -882,7 +1044,7 @@ out_rules:
 
 static int policy_unload(void)
 {
-	char name[64], last[400];
+	char name[64], last[400], src_pin[PATH_MAX];
 	bool was_enabled;
 	int ret, fd;
 
@@ -918,6 +1080,8 @@ static int policy_unload(void)
 	close(fd);
 	if (unlink(opt.pin))
 		fprintf(stderr, "iommuctl: warning: removing %s: %s\n", opt.pin, strerror(errno));
+	source_pin(src_pin, sizeof(src_pin));
+	unlink(src_pin);
 	last_exit_str(last, sizeof(last));
 	if (policy_enabled()) {
 		policy_attr("name", name, sizeof(name));
@@ -1071,34 +1235,17 @@ static int add_xdev(struct xdevs *xs, const char *name, int group, const char *g
 	return 0;
 }
 
+static int collect_one(void *xs, int group, const char *gdir, const char *dev)
+{
+	return add_xdev(xs, dev, group, gdir);
+}
+
 static int collect_devices(struct xdevs *xs)
 {
-	char groups[PATH_MAX], gdir[PATH_MAX + 300], ddir[PATH_MAX + 320];
-	struct dirent *g, *e;
-	DIR *gd, *dd;
+	int ret = iommu_groups_for_each_dev(collect_one, xs);
 
-	snprintf(groups, sizeof(groups), "%s/sys/kernel/iommu_groups", sysfs_root);
-	gd = opendir(groups);
-	if (!gd)
-		return 0;
-	while ((g = readdir(gd))) {
-		if (g->d_name[0] == '.')
-			continue;
-		snprintf(gdir, sizeof(gdir), "%s/%s", groups, g->d_name);
-		snprintf(ddir, sizeof(ddir), "%s/devices", gdir);
-		dd = opendir(ddir);
-		if (!dd)
-			continue;
-		while ((e = readdir(dd)))
-			if (e->d_name[0] != '.' && add_xdev(xs, e->d_name, atoi(g->d_name), gdir)) {
-				closedir(dd);
-				closedir(gd);
-				return -ENOMEM;
-			}
-		closedir(dd);
-	}
-	closedir(gd);
-	return 0;
+	/* No IOMMU groups: nothing to explain */
+	return ret == -ENOMEM ? ret : 0;
 }
 
 static int cmp_xdev(const void *a, const void *b)
@@ -1108,51 +1255,29 @@ static int cmp_xdev(const void *a, const void *b)
 	return x->group != y->group ? x->group - y->group : strcmp(x->name, y->name);
 }
 
-static int reason_by_name(const char *name)
-{
-	for (int r = 0; r < IOMMU_POLICY_REASON_MAX; r++)
-		if (!strcmp(policy_reason_name(r), name))
-			return r;
-	return -1;
-}
-
-/* debugfs: "DEV HOOK policy|kernel proposed=N verdict=N applied=N reason=R seq=N" */
+/* The last decision of each hook for each device, from debugfs */
 static int read_verdicts(struct xdevs *xs)
 {
-	char path[PATH_MAX], line[512];
-	FILE *f;
+	struct policy_records recs = {};
+	int err = -policy_records_read(&recs);
 
-	snprintf(path, sizeof(path), "%s%s", sysfs_root, POLICY_VERDICTS);
-	f = debugfs_open(POLICY_VERDICTS);
-	if (!f) {
-		if (errno == EACCES || errno == EPERM || geteuid() != 0)
-			fprintf(stderr, "iommuctl: cannot read %s: %s: explaining decisions needs "
-				"root (run it with sudo)\n", path, strerror(errno));
-		else
-			fprintf(stderr, "iommuctl: cannot read %s: %s: explaining decisions needs "
-				"debugfs (mount -t debugfs none /sys/kernel/debug)\n", path,
-				strerror(errno));
+	if (err) {
+		policy_records_error(err, "explaining decisions");
 		return EXIT_FAILURE;
 	}
-	while (fgets(line, sizeof(line), f)) {
-		char dev[128], hook[32], by[16], reason[32];
-		struct record r = { .set = true };
-		int h;
+	for (size_t i = 0; i < recs.n; i++) {
+		const struct policy_record *pr = &recs.r[i];
+		struct record r = {
+			.set = true, .by_policy = pr->by_policy, .proposed = pr->proposed,
+			.verdict = pr->verdict, .applied = pr->applied, .reason = pr->reason,
+			.seq = pr->seq,
+		};
 
-		if (sscanf(line, "%127s %31s %15s proposed=%d verdict=%d applied=%d reason=%31s "
-			   "seq=%llu", dev, hook, by, &r.proposed, &r.verdict, &r.applied,
-			   reason, &r.seq) != 8)
-			continue;
-		h = policy_hook_by_name(hook);
-		r.reason = reason_by_name(reason);
-		r.by_policy = !strcmp(by, "policy");
-		if (h < 0 || r.reason < 0)
-			continue;
-		for (size_t i = 0; i < xs->n; i++)
-			if (!strcmp(xs->d[i].name, dev))
-				xs->d[i].rec[h] = r;
+		for (size_t k = 0; k < xs->n; k++)
+			if (!strcmp(xs->d[k].name, pr->dev))
+				xs->d[k].rec[pr->hook] = r;
 	}
-	fclose(f);
+	policy_records_free(&recs);
 	return 0;
 }
 
@@ -1358,6 +1483,12 @@ static int policy_explain(void)
 	return 0;
 }
 
+/* policy test: in policy_eval.c, with this command line's options */
+static int policy_test_cmd(void)
+{
+	return policy_test(opt.rules, opt.dev, opt.json);
+}
+
 /* ------------------------------------------------------------ dispatch */
 
 int cmd_policy(int argc, char **argv)
@@ -1371,13 +1502,19 @@ int cmd_policy(int argc, char **argv)
 		{ "load", "iommuctl policy load", load_doc, load_opts, CMD_LOAD, policy_load },
 		{ "replace", "iommuctl policy replace", replace_doc, load_opts, CMD_REPLACE,
 		  policy_replace },
+		{ "sync", "iommuctl policy sync", sync_doc, load_opts, CMD_SYNC, policy_sync },
 		{ "unload", "iommuctl policy unload", unload_doc, unload_opts, CMD_UNLOAD,
 		  policy_unload },
 		{ "show", "iommuctl policy show", show_doc, show_opts, CMD_SHOW, policy_show },
 		{ "explain", "iommuctl policy explain", explain_doc, explain_opts, CMD_EXPLAIN,
 		  policy_explain },
+		{ "test", "iommuctl policy test", policy_test_doc, test_opts, CMD_TEST,
+		  policy_test_cmd },
 	};
 
+	/* apply has options of its own (policy_apply.c) */
+	if (argc >= 2 && !strcmp(argv[1], "apply"))
+		return cmd_policy_apply(argc - 1, argv + 1);
 	for (size_t i = 0; argc >= 2 && i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		struct argp argp = { cmds[i].opts, parse_arg, NULL, cmds[i].doc };
 
@@ -1389,6 +1526,7 @@ int cmd_policy(int argc, char **argv)
 			return EXIT_USAGE;
 		return cmds[i].fn();
 	}
-	fprintf(stderr, "Usage: iommuctl policy {load|replace|unload|show|explain} [OPTIONS]\n");
+	fprintf(stderr, "Usage: iommuctl policy {load|replace|sync|unload|show|explain|test|apply} "
+		"[OPTIONS]\n");
 	return EXIT_USAGE;
 }

@@ -77,31 +77,26 @@ struct policy_exit_snap {
 bool policy_init_failed(const struct policy_exit_snap *before,
 			const struct policy_exit_snap *now, int err, char *msg, size_t len);
 
-enum policy_match {
-	MATCH_DEV,		/* dev=NAME */
-	MATCH_PCI,		/* pci=VVVV:DDDD */
-	MATCH_PCI_VENDOR,	/* pci=VVVV:* */
-	MATCH_ANY,		/* * */
-};
-
-/* The rules of one MATCH, merged over the lines that name it */
+/* One rule line: its conditions, hook and verdict */
 struct policy_rule {
-	enum policy_match match;
-	char name[POLICY_TABLE_NAME_LEN];	/* MATCH_DEV */
-	__u32 pci;			/* MATCH_PCI*: the key in pci_rules */
-	struct policy_table_entry entry;
-	int line[POLICY_TABLE_NR_HOOKS];	/* where each hook was set */
+	struct policy_table_rule t;	/* as the BPF program sees it */
+	int hook;
+	unsigned int score;		/* specificity: policy_rule_score() */
 };
 
 struct policy_rules {
-	struct policy_rule *rules;
+	struct policy_rule *rules;	/* in lookup order: by score, then line */
 	size_t n, cap;
-	size_t lines;		/* rule lines read */
+	size_t lines;		/* rule lines read (= n) */
 };
 
 /*
- * Parse a rules file.  On error return -1 with "FILE:LINE: what is wrong
- * (expected ...)" in err and rs left empty.
+ * Parse a rules file:
+ *
+ *   COND... HOOK VERDICT	# COND: key=value, or * alone
+ *
+ * A rule's conditions must all hold.  On error return -1 with "FILE:LINE:
+ * what is wrong (expected ...)" in err and rs left empty.
  */
 int policy_rules_parse(FILE *f, const char *fname, struct policy_rules *rs,
 		       char *err, size_t errlen);
@@ -109,10 +104,36 @@ int policy_rules_parse(FILE *f, const char *fname, struct policy_rules *rs,
 int policy_rules_read(const char *path, struct policy_rules *rs, char *err,
 		      size_t errlen);
 void policy_rules_free(struct policy_rules *rs);
-/* "dev=m1", "pci=8086:1234", "pci=8086:*", "*" */
-void policy_match_str(const struct policy_rule *r, char *buf, size_t len);
-/* The table in rules syntax, one "MATCH HOOK VERDICT" line per rule, in
- * lookup order: devices, PCI ids, PCI vendors, the wildcard. */
+/* The rule's specificity: the sum of its conditions' POLICY_WEIGHT_* */
+unsigned int policy_rule_score(const struct policy_table_rule *t);
+/* Its conditions in rules syntax, canonical: "dev=m1 fw=!untrusted", "*" */
+void policy_match_str(const struct policy_table_rule *t, char *buf, size_t len);
+/* The name rules give a hook: "trust", "pasid", ... */
+const char *policy_rule_hook_name(int hook);
+/*
+ * The table in rules syntax, one "COND... HOOK VERDICT" line per rule, in
+ * lookup order (devices first, * last); it parses back to the same table.
+ */
 void policy_rules_print(const struct policy_rules *rs, FILE *f);
+
+/*
+ * The maps of the table policy: the rules of each hook, consecutive and in
+ * lookup order, into t (rs->n entries), and where each hook's are.
+ */
+void policy_rules_table(const struct policy_rules *rs, struct policy_table_rule *t,
+			struct policy_table_hook hooks[POLICY_TABLE_NR_HOOKS]);
+/*
+ * What the BPF program decides for a device with facts f in hook: the
+ * rule that decides (NULL: none, the verdict is DEFAULT), by the same scan
+ * over the same table.
+ */
+const struct policy_table_rule *policy_table_decide(const struct policy_table_rule *t,
+						    const struct policy_table_hook *hooks,
+						    int hook,
+						    const struct policy_table_facts *f);
+/* The same rules in the same lookup order, whatever their line numbers */
+bool policy_rules_same_table(const struct policy_rules *a, const struct policy_rules *b);
+/* A dev= glob against a name, as the BPF program runs it */
+bool policy_glob_match(const char *pat, const char *name);
 
 #endif /* IOMMUCTL_POLICY_RULES_H */

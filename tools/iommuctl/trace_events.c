@@ -184,6 +184,7 @@ static void print_json(const struct ev_record *e)
 			json_str(&j, "reason", reason);
 		else
 			json_u64(&j, "reason", e->reason);
+		json_u64(&j, "flags", (__u32)e->flags);
 		break;
 	}
 	}
@@ -230,6 +231,9 @@ static void print_text(const struct ev_record *e)
 		policy_describe(text, sizeof(text), e->hook, e->proposed, e->verdict,
 				e->applied, e->reason);
 		printf("%s: %s", policy_hook_name(e->hook) ?: "?", text);
+		if (e->hook == IOMMU_POLICY_HOOK_DMA_MODE &&
+		    (e->flags & IOMMU_POLICY_DMA_F_REEVAL))
+			printf(", re-evaluated");
 		break;
 	}
 	}
