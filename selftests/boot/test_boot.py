@@ -62,8 +62,8 @@ def release():
 
 def build_initramfs(rules, name):
     """mkinitramfs with the hook 'make install' put in place, in a private
-    mount namespace whose /usr and /etc are overlays: what the host has,
-    plus what we install."""
+    mount namespace whose /usr and /etc are overlays (what the host has,
+    plus what we install) and whose /boot holds only the kernel's config."""
     krel = release()
     work = os.path.join(OUT, f"ns-{name}")
     shutil.rmtree(work, ignore_errors=True)
@@ -89,6 +89,9 @@ make -s -C {TOP}/tools/deploy install DESTDIR= PREFIX=/usr
 cp {rules_src} /etc/iommu-policy.rules
 mkdir -p /usr/lib/modules
 cp -a {KERNEL}/modules/lib/modules/{krel} /usr/lib/modules/
+# mkinitramfs reads the kernel's config there (which compressions it takes)
+mount -t tmpfs none /boot
+cp {KERNEL}/.config /boot/config-{krel}
 mkinitramfs -d {conf} -o {image} {krel}
 # What the initramfs holds, for the checks below
 lsinitramfs {image}
@@ -235,7 +238,7 @@ def check_applied(name, rep, optin):
         show.get("name") == "table" and show.get("enable_seq") == 1,
         f"{name}: the real root sees the initramfs's policy attached (enable_seq 1)",
         one(rep, "show"))
-    tap("iommu_policy" in pins and "iommu_policy.source" in pins and
+    tap("iommu_policy" in pins and "iommu_policy_source" in pins and
         one(rep, "bpffs") == "bpf",
         f"{name}: its pin survived switch_root in /sys/fs/bpf", f"{pins} {one(rep, 'bpffs')}")
 

@@ -21,7 +21,7 @@ from iommutest.tracefs import Trace
 
 SYSFS = "/sys/kernel/iommu_policy"
 PIN = "/sys/fs/bpf/iommu_policy"
-SOURCE_PIN = PIN + ".source"
+SOURCE_PIN = PIN + "_source"
 BOOT = os.path.join(TOP, "tools", "deploy", "iommu-policy-boot")
 UNIT = os.path.join(TOP, "tools", "deploy", "systemd", "iommu-policy.service")
 EDU = "0000:00:11.0"            # the edu without a firmware 1:1 map

@@ -752,8 +752,8 @@ static int policy_why_einval(void)
 
 /*
  * What the attached policy was made from, in a BPF array map pinned beside
- * its link (PIN.source), so that sync can tell whether the policy asked for
- * is attached already.  The digest covers iommuctl's own table program (a
+ * its link (PIN_source: bpffs refuses names with a dot), so that sync can
+ * tell whether the policy asked for is attached already.  The digest covers iommuctl's own table program (a
  * newer iommuctl may compile the same rules differently), the rules file or
  * the object, and the name.  enable_seq ties the record to the attach it
  * describes: a policy swapped in by anyone else has another.
@@ -766,7 +766,7 @@ struct policy_source {
 
 static void source_pin(char *buf, size_t len)
 {
-	snprintf(buf, len, "%s.source", opt.pin);
+	snprintf(buf, len, "%s_source", opt.pin);
 }
 
 static int hash_file(struct sha256 *h, const char *path)

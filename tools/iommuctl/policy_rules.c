@@ -324,7 +324,8 @@ static int fail(struct parse_state *ps, const char *fmt, ...)
 static const char match_expected[] =
 	"(expected dev=, pci=, class=, bdf=, fw=, resv=, iommu=, owner= or *)";
 
-/* Names of enum iommu_policy_fw_flags bits, from bit 0 */
+/* Names of enum iommu_policy_fw_flags bits, from bit 0; "external" is read
+ * as external_facing too */
 static const char *const fw_names[] = { "untrusted", "removable", "external_facing", "pci" };
 #define NR_FW (sizeof(fw_names) / sizeof(fw_names[0]))
 
@@ -399,6 +400,9 @@ static int cond_fw(struct parse_state *ps, const char *v, struct policy_table_ru
 
 		for (k = 0; k < NR_FW && strcmp(w + neg, fw_names[k]); k++)
 			;
+		/* what admins call it (firmware's ExternalFacingPort) */
+		if (!strcmp(w + neg, "external"))
+			k = __builtin_ctz(IOMMU_POLICY_FW_EXTERNAL_FACING);
 		if (k == NR_FW)
 			goto bad;
 		bit = 1U << k;
@@ -416,7 +420,7 @@ static int cond_fw(struct parse_state *ps, const char *v, struct policy_table_ru
 	return 0;
 bad:
 	return fail(ps, "bad firmware flags '%s' (expected fw=FLAG or fw=!FLAG, FLAG untrusted, "
-		    "removable, external_facing or pci, several joined by ',')", v);
+		    "removable, external (or external_facing) or pci, several joined by ',')", v);
 }
 
 /* One bdf= field of up to digits hex digits, at most max: N, *, or LO-HI */

@@ -544,12 +544,14 @@ static void bad_files(void)
 	bad("a class of 3 digits", "class=010 dma_mode strict\n",
 	    "rules:1: bad class '010' (expected class=CC, CCSS or CCSSPP in hex: class, "
 	    "subclass, prog-if, e.g. class=0108 for NVMe)");
-	bad("an unknown firmware flag", "fw=!external dma_mode strict\n",
-	    "rules:1: bad firmware flags '!external' (expected fw=FLAG or fw=!FLAG, FLAG "
-	    "untrusted, removable, external_facing or pci, several joined by ',')");
+	bad("an unknown firmware flag", "fw=!thunderbolt dma_mode strict\n",
+	    "rules:1: bad firmware flags '!thunderbolt' (expected fw=FLAG or fw=!FLAG, FLAG "
+	    "untrusted, removable, external (or external_facing) or pci, several joined by "
+	    "',')");
 	bad("an empty firmware flag", "fw=untrusted,,pci dma_mode strict\n",
 	    "rules:1: bad firmware flags 'untrusted,,pci' (expected fw=FLAG or fw=!FLAG, FLAG "
-	    "untrusted, removable, external_facing or pci, several joined by ',')");
+	    "untrusted, removable, external (or external_facing) or pci, several joined by "
+	    "',')");
 	bad("a firmware flag twice", "fw=untrusted,!untrusted dma_mode strict\n",
 	    "rules:1: fw=untrusted,!untrusted names untrusted twice (expected each flag at "
 	    "most once)");
@@ -796,9 +798,25 @@ static void init_failures(void)
 	  !policy_init_failed(&before, &now, -EINVAL, msg, sizeof(msg)), msg);
 }
 
+/* fw=external is what admins call external_facing: the same table */
+static void fw_external_alias(void)
+{
+	struct policy_rules a = {}, b = {};
+	char err[512];
+	bool ok;
+
+	ok = !parse("fw=external,!untrusted dma_mode strict\n", &a, err, sizeof(err)) &&
+	     !parse("fw=external_facing,!untrusted dma_mode strict\n", &b, err, sizeof(err)) &&
+	     policy_rules_same_table(&a, &b);
+	t("fw=external reads as fw=external_facing", ok, err);
+	policy_rules_free(&a);
+	policy_rules_free(&b);
+}
+
 int main(void)
 {
 	good_file();
+	fw_external_alias();
 	old_files();
 	conditions();
 	precedence();
