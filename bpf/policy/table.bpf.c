@@ -36,20 +36,33 @@ struct {
 /*
  * The glob matcher's state: in a map value, so that the verifier sees
  * unknown numbers at each step and checks the step once, not once per
- * value.  Per CPU: decisions do not nest on a CPU (they run in process
- * context with migration disabled).
+ * value.  Per CPU, with a generation: a decision runs with migration
+ * disabled, but on a preemptible kernel another decision may run on this
+ * CPU meanwhile and take the slot; the generation tells, and the match
+ * starts again.
  */
+struct glob_slot {
+	struct policy_glob g;
+	__u32 gen;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct policy_glob);
+	__type(value, struct glob_slot);
 } glob_state SEC(".maps");
 
+/* glob_ctx.result of a match another decision interrupted */
+#define GLOB_INTERRUPTED	(-2)
+/* Matches tried before giving up (no match): each needs a preemption */
+#define GLOB_TRIES		4
+
 struct glob_ctx {
-	struct policy_glob *g;
+	struct glob_slot *slot;
 	const struct policy_table_rule *r;
 	const struct policy_table_facts *f;
+	__u32 gen;
 	int result;
 };
 
@@ -57,7 +70,11 @@ static long glob_cb(u64 i, void *ctx)
 {
 	struct glob_ctx *c = ctx;
 
-	c->result = policy_glob_step(c->g, c->r->name, c->f->name);
+	if (c->slot->gen != c->gen) {
+		c->result = GLOB_INTERRUPTED;
+		return 1;
+	}
+	c->result = policy_glob_step(&c->slot->g, c->r->name, c->f->name);
 	return c->result != 0;
 }
 
@@ -70,12 +87,18 @@ static __noinline bool glob_matches(const struct policy_table_rule *r,
 
 	if (!r || !f)
 		return false;
-	c.g = bpf_map_lookup_elem(&glob_state, &zero);
-	if (!c.g)
+	c.slot = bpf_map_lookup_elem(&glob_state, &zero);
+	if (!c.slot)
 		return false;
-	c.g->p = c.g->s = c.g->mark = 0;
-	c.g->star = -1;
-	bpf_loop(POLICY_GLOB_STEPS, glob_cb, &c, 0);
+	for (int try = 0; try < GLOB_TRIES; try++) {
+		c.gen = ++c.slot->gen;
+		c.slot->g.p = c.slot->g.s = c.slot->g.mark = 0;
+		c.slot->g.star = -1;
+		c.result = -1;
+		bpf_loop(POLICY_GLOB_STEPS, glob_cb, &c, 0);
+		if (c.result != GLOB_INTERRUPTED)
+			break;
+	}
 	return c.result == 1;
 }
 
