@@ -124,6 +124,10 @@ if grep -qE 'Kernel panic|BUG:|Oops:|WARNING: CPU:|general protection fault' "$o
 	grep -m5 -A3 -E 'Kernel panic|BUG:|Oops:|WARNING: CPU:|general protection fault' "$out/console.log" | sed 's/^/#   /' >&2
 	status=1
 fi
+if grep -q '^not ok' "$out/results.tap" 2>/dev/null; then
+	echo "# $profile: $(grep -c '^not ok' "$out/results.tap") test(s) failed" >&2
+	status=1
+fi
 if ! grep -q '^# suite done' "$out/results.tap" 2>/dev/null; then
 	echo "# $profile: the test suite did not finish (vng exit $rc); console tail:" >&2
 	tail -n 25 "$out/console.log" | sed 's/^/#   /' >&2

@@ -7,6 +7,8 @@ set -uo pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 . "$TOP/kernel/scripts/common.sh"
 
+failures=0
+
 t() { # t NAME CMD...: one test line from a command's exit status
 	local name=$1 out
 	shift
@@ -15,7 +17,38 @@ t() { # t NAME CMD...: one test line from a command's exit status
 	else
 		echo "not ok - host: $name"
 		printf '%s\n' "$out" | head -n 30 | sed 's/^/# /'
+		failures=$((failures + 1))
 	fi
+}
+
+# suite NAME SECONDS CMD...: a test program that declares its plan ("1..N")
+# and prints one 'ok - '/'not ok - ' line per check.  Its lines pass
+# through; a timeout, a missing plan, fewer lines than the plan (a crash, an
+# early exit) or an exit status that disagrees with its lines is one more
+# failed test, named after the suite.
+suite() {
+	local name=$1 secs=$2 out rc plan n bad
+	shift 2
+	out=$(timeout --kill-after=10 "$secs" "$@" 2>&1)
+	rc=$?
+	printf '%s\n' "$out" | grep -E '^(not )?ok - |^# '
+	plan=$(printf '%s\n' "$out" | sed -n 's/^1\.\.\([0-9][0-9]*\)$/\1/p' | head -n 1)
+	n=$(printf '%s\n' "$out" | grep -cE '^(not )?ok - ')
+	bad=$(printf '%s\n' "$out" | grep -cE '^not ok - ')
+	failures=$((failures + bad))
+	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+		echo "not ok - host: $name finished within ${secs} s (it printed $n of ${plan:-?})"
+	elif [ -z "$plan" ]; then
+		echo "not ok - host: $name declared its plan (exit $rc, $n results)"
+	elif [ "$n" != "$plan" ]; then
+		echo "not ok - host: $name ran all $plan of its tests (printed $n, exit $rc)"
+	elif { [ "$rc" != 0 ] && [ "$bad" = 0 ]; } || { [ "$rc" = 0 ] && [ "$bad" != 0 ]; }; then
+		echo "not ok - host: $name exit status $rc agrees with its $bad failed tests"
+	else
+		return 0
+	fi
+	printf '%s\n' "$out" | grep -vE '^(not )?ok - |^# |^1\.\.' | tail -n 15 | sed 's/^/# /'
+	failures=$((failures + 1))
 }
 
 series_matches_patches() {
@@ -103,7 +136,29 @@ shell_scripts_parse() {
 	return $bad
 }
 t "shell scripts parse (bash -n)" shell_scripts_parse
-/usr/bin/python3 "$TOP/selftests/host/test_tracefs_parse.py" || true
+# The runner's own checks: suite() turns each way a test program can lose
+# results into a failed test (run in a subshell: these failures are meant).
+suite_counts_what_runs() {
+	local out bad=0
+	out=$(failures=0; suite crash 10 sh -c 'echo 1..3; echo "ok - a"; kill -SEGV $$')
+	case "$out" in *"not ok - host: crash ran all 3 of its tests (printed 1,"*) ;; *)
+		echo "a crash after 1 of 3: $out"; bad=1 ;; esac
+	out=$(failures=0; suite slow 1 sh -c 'echo 1..1; sleep 5; echo "ok - a"')
+	case "$out" in *"not ok - host: slow finished within 1 s"*) ;; *)
+		echo "a timeout: $out"; bad=1 ;; esac
+	out=$(failures=0; suite noplan 10 sh -c 'echo "ok - a"')
+	case "$out" in *"not ok - host: noplan declared its plan"*) ;; *)
+		echo "no plan: $out"; bad=1 ;; esac
+	out=$(failures=0; suite liar 10 sh -c 'echo 1..1; echo "ok - a"; exit 3')
+	case "$out" in *"not ok - host: liar exit status 3 agrees"*) ;; *)
+		echo "a failing exit with every line ok: $out"; bad=1 ;; esac
+	out=$(failures=0; suite fine 10 sh -c 'echo 1..2; echo "ok - a"; echo "ok - b"')
+	[ "$out" = "$(printf 'ok - a\nok - b')" ] || { echo "a good suite: $out"; bad=1; }
+	return $bad
+}
+t "the host runner fails a suite that crashes, hangs, has no plan or lies in its exit status" \
+	suite_counts_what_runs
+suite "tracefs parser" 60 /usr/bin/python3 "$TOP/selftests/host/test_tracefs_parse.py"
 t "every new event has a golden format" golden_covers_new_events
 
 # Deployment: what 'make install' puts in place, and that systemd takes the
@@ -150,13 +205,14 @@ t "systemd-analyze verify iommu-policy.service, as installed: no warning" unit_v
 t "deployment shell scripts parse (sh -n)" deploy_scripts_parse
 for unit in test_histo test_rules test_devfacts test_verdicts; do
 	if [ -x "$TOP/build/iommuctl/$unit" ]; then
-		"$TOP/build/iommuctl/$unit" || true	# failures are 'not ok' lines
+		suite "iommuctl unit tests $unit" 120 "$TOP/build/iommuctl/$unit"
 	else
 		echo "not ok - host: iommuctl unit tests are built: $unit (make tools)"
+		failures=$((failures + 1))
 	fi
 done
-/usr/bin/python3 "$TOP/selftests/host/test_iommuctl_cli.py" || true
-/usr/bin/python3 "$TOP/selftests/host/test_rules_eval.py" || true
+suite "iommuctl cli" 600 /usr/bin/python3 "$TOP/selftests/host/test_iommuctl_cli.py"
+suite "iommuctl policy test" 300 /usr/bin/python3 "$TOP/selftests/host/test_rules_eval.py"
 # The rules parser under libFuzzer, 30 s on the checked-in seeds (make fuzz
 # runs it longer): any crash, sanitizer report or broken round trip fails.
 rules_fuzzed() {
@@ -173,3 +229,5 @@ rules_fuzzed() {
 }
 t "rules parser fuzzed 30 s (libFuzzer, ASan+UBSan, round trip through policy load -c)" \
 	rules_fuzzed
+# The exit status says whether anything failed: selftests/run.sh checks it
+[ "$failures" = 0 ]

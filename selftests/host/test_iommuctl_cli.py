@@ -18,11 +18,13 @@ from iommutest.policyobj import patched_policy  # noqa: E402
 IOMMUCTL = os.path.join(TOP, "build", "iommuctl", "iommuctl")
 EXAMPLE = os.path.join(TOP, "build", "iommuctl", "policy", "untrusted_strict.bpf.o")
 fails = 0
+# Checks made: selftests/host/run.sh fails the suite if fewer are printed
+PLAN = 97
 
 
 def t(name, cond, detail=""):
     global fails
-    print(f"{'ok' if cond else 'not ok'} - host: iommuctl cli: {name}")
+    print(f"{'ok' if cond else 'not ok'} - host: iommuctl cli: {name}", flush=True)
     if not cond:
         fails += 1
         for line in str(detail).splitlines():
@@ -242,7 +244,7 @@ def policy_einval_cli(tmp):
         t(name, r.returncode == 1 and want in r.stderr.splitlines(),
           f"exit {r.returncode}\ngot:  {r.stderr!r}\nwant: {want!r}")
     else:
-        print(f"ok - host: iommuctl cli: {name} # SKIP {nocb} not built")
+        print(f"ok - host: iommuctl cli: {name} # SKIP {nocb} not built", flush=True)
     r = why("-r", f"{tmp}/good.rules")
     t("EINVAL of the table policy: nothing wrong with it",
       r.returncode == 1 and "refused policy 'table' with EINVAL" in r.stderr, r.stderr)
@@ -342,6 +344,7 @@ def policy_fixture_cli(root):
 
 
 def main():
+    print(f"1..{PLAN}", flush=True)
     if not os.access(IOMMUCTL, os.X_OK):
         t("binary built", False, f"{IOMMUCTL} missing: make tools")
         return 1

@@ -12,11 +12,13 @@ import tempfile
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 IOMMUCTL = os.path.join(TOP, "build", "iommuctl", "iommuctl")
 fails = 0
+# Checks made: selftests/host/run.sh fails the suite if fewer are printed
+PLAN = 25
 
 
 def t(name, cond, detail=""):
     global fails
-    print(f"{'ok' if cond else 'not ok'} - host: iommuctl policy test: {name}")
+    print(f"{'ok' if cond else 'not ok'} - host: iommuctl policy test: {name}", flush=True)
     if not cond:
         fails += 1
         for line in str(detail).splitlines():
@@ -87,6 +89,7 @@ WANT = {
 
 
 def main():
+    print(f"1..{PLAN}", flush=True)
     if not os.access(IOMMUCTL, os.X_OK):
         t("binary built", False, f"{IOMMUCTL} missing: make tools")
         return 1

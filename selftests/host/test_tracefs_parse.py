@@ -18,15 +18,18 @@ TRACE = """\
    python3-140     [001] .....    99.6: dma_owner: group=3 device= op=claim owner_cnt=1 ret=0
    kworker/u8:2-55 [000] d..1.     7.000000: dma_map_page: 0000:00:03.0 dir=BIDIRECTIONAL dma_addr=fffff000 size=4096 phys_addr=1000 attrs=
 """
+# Checks made: selftests/host/run.sh fails the suite if fewer are printed
+PLAN = 6
 
 
 def main():
+    print(f"1..{PLAN}", flush=True)
     recs = parse(TRACE)
     fails = 0
 
     def t(name, cond):
         nonlocal fails
-        print(f"{'ok' if cond else 'not ok'} - host: tracefs parser: {name}")
+        print(f"{'ok' if cond else 'not ok'} - host: tracefs parser: {name}", flush=True)
         fails += not cond
 
     t("skips comments, keeps every event line", [r.event for r in recs] ==

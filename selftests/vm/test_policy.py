@@ -9,6 +9,7 @@ import subprocess
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RUNNER = os.path.join(TOP, "build", "policy-tests", "policy_test")
 RESULT = re.compile(r"^(ok|not ok) \d+ (\S+)(?: # SKIP (.*))?$")
+PLAN = re.compile(r"^1\.\.(\d+)$")
 
 
 def run(tap, only=None):
@@ -18,16 +19,24 @@ def run(tap, only=None):
     args = [RUNNER] + (["-t", only] if only else [])
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)
-    seen = 0
+    seen = failed = 0
+    plan = None
     for line in proc.stdout:
         line = line.rstrip("\n")
         m = RESULT.match(line)
+        p = PLAN.match(line)
         if m:
             seen += 1
+            failed += m.group(1) != "ok"
             tap.result(m.group(2), m.group(1) == "ok", skip=m.group(3))
+        elif p and plan is None:
+            plan = int(p.group(1))
         elif line.startswith("#") and not line.startswith("# RUN"):
             tap.diag(line[1:].strip())
     rc = proc.wait()
-    # A runner that crashed or printed nothing must not pass silently.
-    tap.result("policy runner exited cleanly", rc in (0, 1) and seen > 0,
-               diag=f"exit status {rc}, {seen} results")
+    # The runner declares its plan before it runs anything: a crash, a
+    # hang cut short or a test that never reported is short of it.
+    tap.result("policy runner ran its whole plan", plan is not None and seen == plan and
+               plan > 0, diag=f"plan {plan}, {seen} results")
+    tap.result("policy runner's exit status agrees with its results",
+               rc == (1 if failed else 0), diag=f"exit status {rc}, {failed} failed")

@@ -55,7 +55,7 @@ static int run_one(struct test *t)
 
 int main(int argc, char **argv)
 {
-	int n = 0, pass = 0, fail = 0, skip = 0;
+	int n = 0, planned = 0, pass = 0, fail = 0, skip = 0;
 	const char *filter = NULL;
 	bool list = false;
 	struct test *t;
@@ -82,6 +82,12 @@ int main(int argc, char **argv)
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
+	/* The plan first: a runner that dies midway is short of it */
+	if (!list) {
+		for (t = tests; t; t = t->next)
+			planned += !filter || strstr(t->name, filter);
+		printf("1..%d\n", planned);
+	}
 	for (t = tests; t; t = t->next) {
 		if (filter && !strstr(t->name, filter))
 			continue;
@@ -108,7 +114,6 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!list)
-		printf("1..%d\n# PASSED: %d FAILED: %d SKIPPED: %d\n", n, pass,
-		       fail, skip);
+		printf("# PASSED: %d FAILED: %d SKIPPED: %d\n", pass, fail, skip);
 	return fail ? 1 : 0;
 }

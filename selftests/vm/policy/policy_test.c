@@ -609,6 +609,7 @@ TEST(dma_mode_each_verdict)
 		ASSERT_EQ(skel->bss->seen_dma_flags, 0);
 	}
 	ASSERT_STREQ(skel->bss->seen_iommu_name, "iommu-policy-mock");
+	ASSERT_EQ(skel->bss->seen_iommu_name_ret, (int)strlen("iommu-policy-mock"));
 	detach(link);
 	test_policy__destroy(skel);
 }
@@ -679,6 +680,8 @@ TEST(dma_mode_strictest_wins_in_group)
 	struct bpf_link *link;
 
 	const char *first = allow_loosen() ? "identity" : "DMA-FQ";
+	unsigned long long calls;
+	long long n;
 
 	skel = policy(&link, 0, 0, 0, 0, 0);
 	set_dev_all(skel, "pt-g0", 0, IOMMU_POLICY_DMA_IDENTITY, 0);
@@ -705,8 +708,12 @@ TEST(dma_mode_strictest_wins_in_group)
 	ASSERT_STREQ(group_type("pt-g1"), "DMA-FQ");
 
 	/* an explicit sysfs type is the administrator's: not asked */
+	n = pol_ll("nr_dma_mode");
+	calls = skel->bss->calls;
 	ASSERT_EQ(set_group_type("pt-g0", "identity"), 0);
 	ASSERT_STREQ(group_type("pt-g0"), "identity");
+	ASSERT_EQ(pol_ll("nr_dma_mode"), n);
+	ASSERT_EQ(skel->bss->calls, calls);
 	detach(link);
 	test_policy__destroy(skel);
 }
@@ -799,6 +806,9 @@ TEST(pasid_attach_each_verdict)
 			  cases[i].ret);
 		ASSERT_EQ(skel->bss->seen_pasid, pasid);
 		ASSERT_EQ(skel->bss->seen_pasid_domain, cases[i].kind);
+		/* the RID's domain, as the group's sysfs type tells */
+		ASSERT_EQ(!!(skel->bss->seen_pasid_flags & IOMMU_POLICY_PASID_F_RID_IDENTITY),
+			  !strcmp(group_type("pt-p0"), "identity"));
 		ASSERT_RECORD("pt-p0", "pasid_attach",
 			      cases[i].verdict ?: IOMMU_POLICY_PASID_ALLOW,
 			      cases[i].verdict ? "applied" : "default");
@@ -959,9 +969,16 @@ TEST(every_decision_is_traced)
 {
 	char buf[64 * 1024], *line;
 	long long n = pol_ll("nr_decisions");
+	const char *want[3] = {
+		"hook=dev_trust device=pt-e0 proposed=1 verdict=2 applied=2 reason=applied ",
+		allow_loosen() ?
+		"hook=dma_mode device=pt-e0 proposed=3 verdict=1 applied=1 reason=applied " :
+		"hook=dma_mode device=pt-e0 proposed=3 verdict=1 applied=3 reason=no_optin ",
+		"hook=dma_owner device=pt-e0 proposed=1 verdict=0 applied=1 reason=default ",
+	};
 	struct test_policy *skel;
 	struct bpf_link *link;
-	int lines = 0, found = 0;
+	int lines = 0, seen[3] = {};
 
 	rmdir(TRACEFS "instances/policy_test");
 	ASSERT_EQ(mkdir(TRACEFS "instances/policy_test", 0755), 0);
@@ -980,16 +997,21 @@ TEST(every_decision_is_traced)
 			continue;
 		lines++;
 		TH_LOG("%s", line);
-		if (strstr(line, "hook=dev_trust device=pt-e0 proposed=1 verdict=2 applied=2 reason=applied") ||
-		    strstr(line, "hook=dma_mode device=pt-e0 proposed=3 verdict=1 applied=3 reason=no_optin") ||
-		    strstr(line, "hook=dma_mode device=pt-e0 proposed=3 verdict=1 applied=1 reason=applied") ||
-		    strstr(line, "hook=dma_owner device=pt-e0 proposed=1 verdict=0 applied=1 reason=default"))
-			found++;
+		for (int i = 0; i < 3; i++)
+			seen[i] += !!strstr(line, want[i]);
 	}
 	write_file(TRACEFS "instances/policy_test/events/iommu/policy_decision/enable", "0");
 	rmdir(TRACEFS "instances/policy_test");
-	ASSERT_EQ(found, 3);
-	ASSERT_EQ(lines, pol_ll("nr_decisions") - n);
+	/* each decision the kernel made, traced once, with what it applied */
+	for (int i = 0; i < 3; i++) {
+		TH_LOG("'%s': %d", want[i], seen[i]);
+		ASSERT_EQ(seen[i], 1);
+	}
+	/* and nothing else: the three records are the decisions made */
+	ASSERT_EQ(lines, 3);
+	ASSERT_EQ(pol_ll("nr_decisions") - n, 3);
+	ASSERT_RECORD("pt-e0", "dev_trust", IOMMU_POLICY_TRUST_UNTRUSTED, "applied");
+	ASSERT_RECORD("pt-e0", "dma_owner", IOMMU_POLICY_OWNER_ALLOW, "default");
 	test_policy__destroy(skel);
 }
 
@@ -1009,10 +1031,19 @@ TEST_TIMEOUT(detach_while_deciding, 240)
 		for (int i = 0; i < rounds * 2; i++) {
 			const char *type;
 
+			struct record r;
+
 			if (mock("add pt-s0"))
 				_exit(1);
 			type = group_type("pt-s0");
-			if (strcmp(type, "DMA") && strcmp(type, "DMA-FQ"))
+			/*
+			 * Asked (a record: the policy said strict) or not
+			 * (none: the kernel's lazy), the domain is what the
+			 * decision said, never a mix of two policies' states.
+			 */
+			if (verdict_of("pt-s0", "dma_mode", &r) ?
+			    strcmp(type, "DMA") || r.applied != IOMMU_POLICY_DMA_STRICT :
+			    strcmp(type, "DMA-FQ"))
 				_exit(2);
 			if (mock("del pt-s0"))
 				_exit(3);
@@ -1112,6 +1143,7 @@ TEST_TIMEOUT(pci_policy_applies_on_rescan_and_auto, 180)
 	ASSERT_EQ(skel->bss->seen_fw_flags & IOMMU_POLICY_FW_PCI,
 		  IOMMU_POLICY_FW_PCI);
 	ASSERT_STRSTR(skel->bss->seen_iommu_name, "dmar");
+	ASSERT_EQ(skel->bss->seen_iommu_name_ret, (int)strlen(skel->bss->seen_iommu_name));
 
 	/* the kernel's own re-evaluation of an unbound group */
 	set_dev_all(skel, bdf, 0, IOMMU_POLICY_DMA_IDENTITY, 0);

@@ -10,13 +10,10 @@
 #include "histo.h"
 #include "json.h"
 
-static int failed;
-
-static void t(const char *name, int cond)
-{
-	printf("%s - host: iommuctl %s\n", cond ? "ok" : "not ok", name);
-	failed += !cond;
-}
+#define TAP_SUITE "histo"
+/* Checks made: the runner fails the test if fewer are printed */
+#define TAP_PLAN 8
+#include "tap.h"
 
 static int slots_tile_the_u64_range(void)
 {
@@ -143,13 +140,13 @@ static int json_is_escaped_and_nested(void)
 
 int main(void)
 {
-	t("histogram slots tile the u64 range", slots_tile_the_u64_range());
-	t("histogram values land in their slot", values_land_in_their_slot());
-	t("histogram has 4 buckets per octave", buckets_are_quarter_octaves());
-	t("percentiles from buckets", quantiles());
-	t("percentiles capped at the max", quantile_capped_at_max());
-	t("empty histogram", empty_histogram());
-	t("per-CPU merge", merge_sums_cpus());
-	t("JSON escaping and nesting", json_is_escaped_and_nested());
+	t("histogram slots tile the u64 range", slots_tile_the_u64_range(), NULL);
+	t("histogram values land in their slot", values_land_in_their_slot(), NULL);
+	t("histogram has 4 buckets per octave", buckets_are_quarter_octaves(), NULL);
+	t("percentiles from buckets", quantiles(), NULL);
+	t("percentiles capped at the max", quantile_capped_at_max(), NULL);
+	t("empty histogram", empty_histogram(), NULL);
+	t("per-CPU merge", merge_sums_cpus(), NULL);
+	t("JSON escaping and nesting", json_is_escaped_and_nested(), NULL);
 	return failed ? 1 : 0;
 }

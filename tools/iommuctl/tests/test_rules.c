@@ -12,6 +12,8 @@
 #include "policy_rules.h"
 
 #define TAP_SUITE "rules"
+/* Checks made: the runner fails the test if fewer are printed */
+#define TAP_PLAN 139
 #include "tap.h"
 
 static int parse(const char *text, struct policy_rules *rs, char *err, size_t errlen)

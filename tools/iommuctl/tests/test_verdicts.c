@@ -15,6 +15,8 @@
 #include "verdicts.h"
 
 #define TAP_SUITE "verdicts"
+/* Checks made: the runner fails the test if fewer are printed */
+#define TAP_PLAN 9
 #include "tap.h"
 
 const char *sysfs_root = "";
