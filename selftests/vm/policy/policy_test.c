@@ -9,7 +9,9 @@
  * checks the behaviour that boot asked for. The lockdown test comes last:
  * lockdown cannot be lifted.
  */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/iommu_policy.h>
@@ -22,6 +24,8 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sched.h>
+#include <grp.h>
 #include <time.h>
 
 #include <bpf/bpf.h>
@@ -438,6 +442,86 @@ TEST(attach_needs_cap_sys_admin)
 	expect_attach_refused(skel->maps.test_ops, EPERM);
 	ASSERT_STREQ(pol("state"), "disabled");
 	test_policy__destroy(skel);
+}
+
+/*
+ * What an unprivileged user (nobody, no capabilities) can do to a policy,
+ * in a child: 0 when every door is shut, else the number of the one that
+ * opened.  @userns: root, but in a user namespace of its own.
+ */
+static int try_as_unprivileged(struct test_policy *skel, bool userns)
+{
+	static const char *const root_only[] = {
+		MOCK_CTL, VERDICTS, "/sys/kernel/debug/iommu_policy/devices",
+	};
+	struct bpf_link *link;
+	int fd;
+
+	if (userns) {
+		if (unshare(CLONE_NEWUSER))
+			return 100;
+	} else if (setgroups(0, NULL) || setresgid(65534, 65534, 65534) ||
+		   setresuid(65534, 65534, 65534)) {
+		return 101;
+	}
+	link = bpf_map__attach_struct_ops(skel->maps.test_ops);
+	if (link || (errno != EPERM && errno != EACCES))
+		return 1;
+	if (!userns) {
+		for (int i = 0; i < 3; i++) {
+			fd = open(root_only[i], O_RDWR);
+			if (fd >= 0 || errno != EACCES)
+				return 2 + i;
+			fd = open(root_only[i], O_RDONLY);
+			if (fd >= 0 || errno != EACCES)
+				return 5 + i;
+		}
+	}
+	/* sysfs is read-only to everyone: its files have no store */
+	fd = open(POLICY_DIR "state", O_WRONLY);
+	if (fd >= 0 || (errno != EACCES && errno != EPERM))
+		return 8;
+	fd = open(POLICY_DIR "name", O_RDONLY);
+	if (fd < 0)
+		return 9;
+	close(fd);
+	return 0;
+}
+
+/* try_as_unprivileged() in a child: its exit status */
+static int unprivileged_child(struct test_policy *skel, bool userns)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -1;
+	if (pid == 0)
+		_exit(try_as_unprivileged(skel, userns));
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+TEST(unprivileged_users_cannot_touch_the_policy)
+{
+	struct test_policy *skel = load_policy(NULL);
+
+	ASSERT_EQ(unprivileged_child(skel, false), 0);
+	ASSERT_STREQ(pol("state"), "disabled");
+	test_policy__destroy(skel);
+}
+
+TEST(root_in_a_user_namespace_cannot_attach)
+{
+	struct test_policy *skel = load_policy(NULL);
+	int ret = unprivileged_child(skel, true);
+
+	test_policy__destroy(skel);
+	if (ret == 100)
+		SKIP("no user namespaces in this kernel (CONFIG_USER_NS)");
+	ASSERT_EQ(ret, 0);
+	ASSERT_STREQ(pol("state"), "disabled");
 }
 
 TEST(verifier_rejects_writes_to_device)
@@ -1015,6 +1099,44 @@ TEST(every_decision_is_traced)
 	test_policy__destroy(skel);
 }
 
+/*
+ * How long can one decision take?  A callback may spin in bpf_loop() for
+ * BPF_MAX_LOOPS (1 << 23) iterations, and loops nest: nothing in 6.12
+ * bounds it but the program's author.  Measure one full bpf_loop() under
+ * group->mutex and RCU against a plain decision; the kernel must stay
+ * usable (the console check catches RCU stalls and lockups) and the
+ * verdict is applied all the same.
+ */
+TEST_TIMEOUT(a_decision_may_spin_a_whole_bpf_loop, 120)
+{
+	struct test_policy *skel;
+	struct bpf_link *link;
+	struct timespec a, b;
+	double plain, spun;
+
+	skel = policy(&link, 0, IOMMU_POLICY_DMA_STRICT, 0, 0, 0);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	MOCK_OK("add pt-l0");
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	plain = (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6;
+
+	skel->bss->spin = 1 << 23;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	MOCK_OK("add pt-l1");
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	spun = (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6;
+	TH_LOG("a probe with a plain decision: %.1f ms; with 1 << 23 bpf_loop() "
+	       "iterations in dma_mode(): %.1f ms (%.0fx)", plain, spun, spun / plain);
+	ASSERT_STREQ(group_type("pt-l1"), "DMA");
+	ASSERT_RECORD("pt-l1", "dma_mode", IOMMU_POLICY_DMA_STRICT, "applied");
+	ASSERT_STREQ(pol("state"), "enabled");
+	ASSERT_TRUE(spun > plain);
+	MOCK_OK("del pt-l1");
+	MOCK_OK("del pt-l0");
+	detach(link);
+	test_policy__destroy(skel);
+}
+
 /* --- races -------------------------------------------------------------- */
 
 TEST_TIMEOUT(detach_while_deciding, 240)
@@ -1338,42 +1460,63 @@ TEST(record_keeps_out_of_range_verdict_clamped_to_s8)
 	test_policy__destroy(skel);
 }
 
-TEST(out_of_range_verdict_of_each_hook)
+/*
+ * Every class of out-of-range verdict (negative, just past the hook's max,
+ * INT_MAX) from every hook: the kernel's choice is applied, the record
+ * keeps the verdict (clamped to s8), it counts as invalid, and the policy
+ * is detached naming the hook and the device.
+ */
+TEST_TIMEOUT(out_of_range_verdict_of_each_hook, 180)
 {
 	static const struct {
 		const char *hook, *add, *cmd, *undo;
-		int ret, applied;
-	} cases[] = {
-		{ "resv_direct", "add pt-v1 resv_direct", "claim pt-v1", NULL,
-		  -EINVAL, IOMMU_POLICY_RESV_KEEP },
-		{ "pasid_attach", "add pt-v2 pasid_bits=8", "pasid pt-v2 7 dma",
-		  "unpasid pt-v2 7", 0, IOMMU_POLICY_PASID_ALLOW },
-		{ "dma_owner", "add pt-v3", "claim pt-v3", "release pt-v3",
-		  0, IOMMU_POLICY_OWNER_ALLOW },
+		int max, ret, applied;
+	} hooks[] = {
+		{ "dev_trust", "add %s", NULL, NULL, IOMMU_POLICY_TRUST_MAX, 0,
+		  IOMMU_POLICY_TRUST_TRUSTED },
+		{ "dma_mode", "add %s", NULL, NULL, IOMMU_POLICY_DMA_MAX, 0,
+		  IOMMU_POLICY_DMA_LAZY },
+		{ "resv_direct", "add %s resv_direct", "claim %s", NULL,
+		  IOMMU_POLICY_RESV_MAX, -EINVAL, IOMMU_POLICY_RESV_KEEP },
+		{ "pasid_attach", "add %s pasid_bits=8", "pasid %s 7 dma", "unpasid %s 7",
+		  IOMMU_POLICY_PASID_MAX, 0, IOMMU_POLICY_PASID_ALLOW },
+		{ "dma_owner", "add %s", "claim %s", "release %s", IOMMU_POLICY_OWNER_MAX, 0,
+		  IOMMU_POLICY_OWNER_ALLOW },
 	};
 
-	for (int i = 0; i < 3; i++) {
-		long long invalid = pol_ll("nr_invalid");
-		struct test_policy *skel;
-		struct bpf_link *link;
-		char dev[16];
+	for (int h = 0; h < 5; h++) {
+		const int values[] = { -1, hooks[h].max, INT_MAX };
 
-		skel = policy(&link, 0, 0, i == 0 ? 3 : 0, i == 1 ? 5 : 0,
-			      i == 2 ? -7 : 0);
-		TH_LOG("%s", cases[i].hook);
-		snprintf(dev, sizeof(dev), "pt-v%d", i + 1);
-		MOCK_OK("%s", cases[i].add);
-		/* the kernel's choice is applied */
-		ASSERT_EQ(mock("%s", cases[i].cmd), cases[i].ret);
-		ASSERT_RECORD(dev, cases[i].hook, cases[i].applied, "invalid");
-		ASSERT_EQ(pol_ll("nr_invalid"), invalid + 1);
-		ASSERT_TRUE(state_is("disabled", 5000));
-		ASSERT_STREQ(pol("last_exit_hook"), cases[i].hook);
-		ASSERT_STREQ(pol("last_exit_device"), dev);
-		if (cases[i].undo)
-			MOCK_OK("%s", cases[i].undo);
-		bpf_link__destroy(link);
-		test_policy__destroy(skel);
+		for (int k = 0; k < 3; k++) {
+			long long invalid = pol_ll("nr_invalid");
+			int v[5] = {}, rec = values[k] > 127 ? 127 : values[k];
+			struct test_policy *skel;
+			struct bpf_link *link;
+			struct record r;
+			char dev[16];
+
+			v[h] = values[k];
+			snprintf(dev, sizeof(dev), "pt-v%d%d", h, k);
+			TH_LOG("%s returns %d", hooks[h].hook, values[k]);
+			skel = policy(&link, v[0], v[1], v[2], v[3], v[4]);
+			MOCK_OK(hooks[h].add, dev);
+			/* the kernel's choice is applied */
+			if (hooks[h].cmd)
+				ASSERT_EQ(mock(hooks[h].cmd, dev), hooks[h].ret);
+			ASSERT_TRUE(verdict_of(dev, hooks[h].hook, &r));
+			ASSERT_STREQ(r.reason, "invalid");
+			ASSERT_EQ(r.applied, hooks[h].applied);
+			ASSERT_EQ(r.verdict, rec);
+			ASSERT_EQ(pol_ll("nr_invalid"), invalid + 1);
+			ASSERT_TRUE(state_is("disabled", 5000));
+			ASSERT_STREQ(pol("last_exit_hook"), hooks[h].hook);
+			ASSERT_STREQ(pol("last_exit_device"), dev);
+			if (hooks[h].undo)
+				MOCK_OK(hooks[h].undo, dev);
+			MOCK_OK("del %s", dev);
+			bpf_link__destroy(link);
+			test_policy__destroy(skel);
+		}
 	}
 }
 

@@ -31,6 +31,8 @@ unsigned int init_calls;
  * (bounded) until release is set.
  */
 int hold, held;
+/* dma_mode() spins this many bpf_loop() iterations (at most 1 << 23) */
+unsigned int spin;
 volatile int release;
 
 /* What the hooks saw, for the "pt-*" devices */
@@ -81,6 +83,11 @@ static long wait_release(u64 i, void *ctx)
 	return release ? 1 : 0;
 }
 
+static long spin_once(u64 i, void *ctx)
+{
+	return 0;
+}
+
 SEC("struct_ops/dma_mode")
 s32 BPF_PROG(t_dma_mode, struct device *dev, u32 proposed, u32 flags)
 {
@@ -94,6 +101,8 @@ s32 BPF_PROG(t_dma_mode, struct device *dev, u32 proposed, u32 flags)
 		for (int i = 0; i < 32 && !release; i++)
 			bpf_loop(1 << 22, wait_release, NULL, 0);
 	}
+	if (spin)
+		bpf_loop(spin, spin_once, NULL, 0);
 	seen_dma_proposed = proposed;
 	seen_dma_flags = flags;
 	seen_resv_direct = bpf_iommu_dev_resv_regions(dev, 0);
