@@ -10,12 +10,13 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 KSCRIPTS := kernel/scripts
 
-.PHONY: help deps kernel kernel-tree kernel-export kernel-check bpftools tools \
+.PHONY: help deps kernel kernel-debug kernel-tree kernel-export kernel-check bpftools tools \
 	run bench test test-host test-vm golden fuzz clean install
 
 help:
 	@echo "make deps           install Debian packages and virtme-ng (idempotent)"
 	@echo "make kernel         build/kernel: the patched 6.12 kernel (cached by inputs)"
+	@echo "make kernel-debug   build/kernel-debug: the same with lockdep, KASAN, UBSAN, kmemleak, fault injection"
 	@echo "make kernel-tree    build/linux: source + series as a git tree (tag 'base')"
 	@echo "make kernel-export  write build/linux's commits back to kernel/patches"
 	@echo "make kernel-check   build every step of the series, checkpatch --strict each patch"
@@ -24,6 +25,7 @@ help:
 	@echo "make run            boot a VM and show what each DMA mode costs, through iommuctl"
 	@echo "make bench          tracing overhead: iommuctl vs bpftrace vs ftrace (ratios)"
 	@echo "make test           host checks + VM suite on intel-iommu and virtio-iommu (TAP)"
+	@echo "make test-debug     the policy suite and vfio/iommufd flows on the debug kernel"
 	@echo "make test-host      host checks only"
 	@echo "make test-vm P=intel|virtio|mock|stock|policy...|boot   one VM profile (selftests/run-vm.sh)"
 	@echo "make golden         refresh selftests/vm/golden from the built kernel"
@@ -34,6 +36,9 @@ deps:
 
 kernel: deps
 	@$(KSCRIPTS)/build-kernel.sh
+
+kernel-debug: deps
+	@FLAVOR=debug $(KSCRIPTS)/build-kernel.sh
 
 kernel-tree: deps
 	@$(KSCRIPTS)/prepare-tree.sh
@@ -64,6 +69,11 @@ bench: deps kernel tools
 test: deps kernel tools
 	@selftests/run.sh host intel virtio mock policy policy-noopt policy-cm-lockdown \
 		policy-strict policy-strict-noopt policy-strict-conf stock boot
+
+# Not part of 'make test' yet: a second, debug kernel does not fit a cold CI
+# run's budget on two cores (see the debug profile in selftests/run-vm.sh).
+test-debug: deps kernel kernel-debug tools
+	@selftests/run.sh debug
 
 test-host: deps tools
 	@selftests/run.sh host

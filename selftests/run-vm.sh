@@ -3,7 +3,7 @@
 # run the VM test suite in it.  The guest writes TAP to results.tap in a
 # --rwdir directory; the full console goes to console.log beside it.
 #
-#   selftests/run-vm.sh intel|virtio|mock|stock|policy|policy-noopt|
+#   selftests/run-vm.sh intel|virtio|mock|stock|policy|policy-noopt|debug|
 #                       policy-cm-lockdown|policy-strict|policy-strict-noopt|
 #                       policy-strict-conf [suite args...]
 #
@@ -46,7 +46,7 @@ stock)
 	append="intel_iommu=on"
 	qemu="-machine kernel-irqchip=split -device intel-iommu,intremap=on,caching-mode=off -device e1000e"
 	;;
-policy|policy-noopt)
+policy|policy-noopt|debug)
 	# 'intel' plus a firmware 1:1 map (IOMMU_RESV_DIRECT) on one device:
 	# two edu devices in fixed slots (vng's own devices take 00:01-00:09),
 	# and a DMAR override whose RMRR names the first (00:10.0); see
@@ -60,6 +60,11 @@ policy|policy-noopt)
 	# memmap= E820-reserves the RMRR range, as firmware would.
 	append="intel_iommu=on $memmap"
 	[ "$profile" = policy ] && append="$append iommu_policy.allow_loosen=1"
+	if [ "$profile" = debug ]; then
+		# The debug kernel (make kernel-debug), with the opt-in
+		KERNEL=$TOP/build/kernel-debug/bzImage
+		append="$append iommu_policy.allow_loosen=1 kmemleak=on"
+	fi
 	qemu="-machine kernel-irqchip=split -device intel-iommu,intremap=on,caching-mode=off"
 	qemu="$qemu -device edu,addr=0x10 -device edu,addr=0x11 -initrd $initrd"
 	;;
@@ -84,7 +89,7 @@ policy-cm-lockdown|policy-strict|policy-strict-noopt|policy-strict-conf)
 	qemu="-machine kernel-irqchip=split -device intel-iommu,intremap=on,caching-mode=$cm -device edu"
 	;;
 *)
-	echo "unknown profile '$profile' (want intel, virtio, mock, stock, policy, policy-noopt," \
+	echo "unknown profile '$profile' (want intel, virtio, mock, stock, policy, policy-noopt, debug," \
 		"policy-cm-lockdown, policy-strict, policy-strict-noopt or policy-strict-conf)" >&2
 	exit 2
 	;;
@@ -119,9 +124,15 @@ if [ $rc = 124 ] || [ $rc = 137 ]; then
 	echo "# $profile: VM timed out after ${VM_TIMEOUT}s" >&2
 	status=1
 fi
-if grep -qE 'Kernel panic|BUG:|Oops:|WARNING: CPU:|general protection fault' "$out/console.log"; then
-	echo "# $profile: the kernel reported a panic, oops, BUG or WARNING:" >&2
-	grep -m5 -A3 -E 'Kernel panic|BUG:|Oops:|WARNING: CPU:|general protection fault' "$out/console.log" | sed 's/^/#   /' >&2
+# Every kind of report a kernel makes, the debug kernel's checkers included:
+# lockdep, RCU, KASAN, UBSAN, might_sleep, hung tasks, stalls, lockups
+splat='Kernel panic|BUG:|Oops:|WARNING: CPU:|general protection fault'
+splat="$splat|possible circular locking dependency|suspicious RCU usage|inconsistent lock state"
+splat="$splat|possible recursive locking|UBSAN:|blocked for more than|rcu_.*detected stalls"
+splat="$splat|soft lockup|hard LOCKUP|ODEBUG:|list_add corruption|list_del corruption"
+if grep -qE "$splat" "$out/console.log"; then
+	echo "# $profile: the kernel reported a panic, oops, BUG, WARNING or a checker's finding:" >&2
+	grep -m5 -A3 -E "$splat" "$out/console.log" | sed 's/^/#   /' >&2
 	status=1
 fi
 if grep -q '^not ok' "$out/results.tap" 2>/dev/null; then

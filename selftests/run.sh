@@ -7,6 +7,7 @@
 #   selftests/run.sh [host] [intel] [virtio] [mock] [policy] [policy-noopt]
 #                    [policy-cm-lockdown] [policy-strict] [policy-strict-noopt]
 #                    [policy-strict-conf] [stock] [boot]         (default: all)
+#   selftests/run.sh debug    the debug kernel's profile (make test-debug)
 set -uo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -54,7 +55,7 @@ for s in "${suites[@]}"; do
 			echo "not ok $n boot: the boot suite ran to its end (exit $rc)"
 		fi
 		;;
-	intel|virtio|mock|policy*|stock)
+	intel|virtio|mock|policy*|stock|debug)
 		echo "# booting the $s profile under virtme-ng (TCG)"
 		"$TOP/selftests/run-vm.sh" "$s" 2> "$TOP/build/vm-$s.err"
 		rc=$?

@@ -10,14 +10,23 @@ set -euo pipefail
 
 key=$(kernel_key)
 out=$CACHE/kernels/$key
+link=$BUILD/kernel${FLAVOR:+-$FLAVOR}
 mkdir -p "$BUILD" "$CACHE/kernels"
 if [ -f "$out/bzImage" ] && [ "${FORCE:-0}" != 1 ]; then
-	ln -sfn "$out" "$BUILD/kernel"
-	note "kernel $key from cache ($out)"
+	ln -sfn "$out" "$link"
+	note "kernel${FLAVOR:+ ($FLAVOR)} $key from cache ($out)"
 	exit 0
 fi
 
-"$TOP/kernel/scripts/prepare-tree.sh"
+if [ "$FLAVOR" = debug ]; then
+	# A worktree of build/linux at the same commit: its own objects
+	FLAVOR= "$TOP/kernel/scripts/prepare-tree.sh"
+	main=$BUILD/linux
+	[ -d "$LINUX" ] || git -C "$main" worktree add -q --detach "$LINUX" HEAD
+	git -C "$LINUX" checkout -q --detach "$(git -C "$main" rev-parse HEAD)"
+else
+	"$TOP/kernel/scripts/prepare-tree.sh"
+fi
 
 export CCACHE_DIR=${CCACHE_DIR:-$CACHE/ccache}
 export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-8G}
@@ -51,5 +60,5 @@ echo "$(src_version) $(git -C "$LINUX" describe --always --tags)" > "$tmp/versio
 rm -rf "$out"
 chmod 755 "$tmp"
 mv "$tmp" "$out"
-ln -sfn "$out" "$BUILD/kernel"
-note "kernel $key cached in $out"
+ln -sfn "$out" "$link"
+note "kernel${FLAVOR:+ ($FLAVOR)} $key cached in $out"

@@ -3,7 +3,14 @@
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD=${BUILD:-$TOP/build}
-LINUX=${LINUX:-$BUILD/linux}
+# FLAVOR=debug: the debug kernel, built in its own tree with the fragments
+# of kernel/config/debug/ on top (make kernel-debug)
+FLAVOR=${FLAVOR:-}
+if [ "$FLAVOR" = debug ]; then
+	LINUX=${LINUX:-$BUILD/linux-debug}
+else
+	LINUX=${LINUX:-$BUILD/linux}
+fi
 CACHE=${IOMMU_BPF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iommu-bpf}
 SRC_PKG=linux-source-6.12
 SRC_TARBALL=/usr/src/$SRC_PKG.tar.xz
@@ -45,6 +52,13 @@ kernel_key() {
 		echo "epoch $KERNEL_KEY_EPOCH"
 		tree_key
 		cat "$TOP"/kernel/config/*.config
+		[ "$FLAVOR" != debug ] || cat "$TOP"/kernel/config/debug/*.config
 		gcc --version | head -n 1
 	} | sha256sum | cut -c1-16
+}
+
+# The fragments of this flavor, in merge order
+config_fragments() {
+	ls "$TOP"/kernel/config/*.config
+	[ "$FLAVOR" != debug ] || ls "$TOP"/kernel/config/debug/*.config
 }

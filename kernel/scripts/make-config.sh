@@ -7,11 +7,12 @@ set -euo pipefail
 
 cd "$LINUX"
 make -s x86_64_defconfig
-./scripts/kconfig/merge_config.sh -m -Q .config "$TOP"/kernel/config/*.config >/dev/null
+mapfile -t frags < <(config_fragments)
+./scripts/kconfig/merge_config.sh -m -Q .config "${frags[@]}" >/dev/null
 make -s olddefconfig
 
 bad=0
-for frag in "$TOP"/kernel/config/*.config; do
+for frag in "${frags[@]}"; do
 	while IFS= read -r line; do
 		case "$line" in
 		CONFIG_*=*) want=$line ;;

@@ -214,7 +214,9 @@ def check_common(name, text, seconds, timed_out, rep):
     ok = not timed_out and one(rep, "end") is not None
     tap(ok, f"{name}: the boot reached the real root and powered off "
         f"({seconds:.0f} s)", text[-3000:])
-    splat = re.search(r"Kernel panic|BUG:|Oops:|WARNING: CPU:|general protection", text)
+    splat = re.search(r"Kernel panic|BUG:|Oops:|WARNING: CPU:|general protection|"
+                      r"possible circular locking|suspicious RCU usage|UBSAN:|"
+                      r"blocked for more than|detected stalls|soft lockup", text)
     tap(not splat, f"{name}: no kernel panic, oops, BUG or WARNING",
         text[splat.start():splat.start() + 2000] if splat else "")
     root = one(rep, "root") or ""

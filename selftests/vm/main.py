@@ -30,11 +30,47 @@ CMDLINE_PROFILES = {
 }
 
 
+KMEMLEAK = "/sys/kernel/debug/kmemleak"
+
+
+def kmemleak(cmd):
+    with open(KMEMLEAK, "w") as f:
+        f.write(cmd)
+
+
+def debug_suite(tap, only):
+    """The debug kernel (lockdep, KASAN, UBSAN, kmemleak): the attach
+    policy suite and the vfio/iommufd flows, then kmemleak's findings.  The
+    console check of run-vm.sh fails the run on any other report."""
+    if not os.path.exists(KMEMLEAK):
+        os.system("mount -t debugfs none /sys/kernel/debug")
+    # What boot leaked before the tests is not theirs
+    kmemleak("scan")
+    kmemleak("clear")
+    suite = (test_rmrr.tests("policy") + test_policy_deploy.tests("policy") +
+             test_tracepoints.tests("debug"))
+    for name, fn in suite:
+        if only and only not in name:
+            continue
+        tap.run(name, fn)
+    # Lockdown (its test locks the kernel down for good, debugfs with it)
+    # is the policy profile's: here kmemleak must be read afterwards.
+    test_policy.run(tap, only, exclude="lockdown")
+    kmemleak("scan")
+    kmemleak("scan")    # objects must be unreferenced for two scans
+    with open(KMEMLEAK) as f:
+        leaks = f.read()
+    tap.result("kmemleak finds nothing unreferenced after the suite",
+               "unreferenced object" not in leaks, diag=leaks[:3000])
+    tap.done()
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--profile", required=True,
                     choices=["intel", "virtio", "mock", "stock", "policy", "policy-noopt",
-                             *CMDLINE_PROFILES])
+                             "debug", *CMDLINE_PROFILES])
     ap.add_argument("--out", required=True)
     ap.add_argument("--golden-out", help="write event formats here and exit")
     ap.add_argument("-k", dest="only", help="run tests whose name has this")
@@ -54,6 +90,8 @@ def main():
         test_policy.run(tap, args.only or CMDLINE_PROFILES[args.profile])
         tap.done()
         return 0
+    if args.profile == "debug":
+        return debug_suite(tap, args.only)
     if args.profile.startswith("policy"):
         # Two edu devices, one with a firmware 1:1 map (selftests/vm/acpi):
         # the tracepoint and iommuctl tests assume one plain edu.

@@ -12,11 +12,11 @@ RESULT = re.compile(r"^(ok|not ok) \d+ (\S+)(?: # SKIP (.*))?$")
 PLAN = re.compile(r"^1\.\.(\d+)$")
 
 
-def run(tap, only=None):
+def run(tap, only=None, exclude=None):
     if not os.path.exists(RUNNER):
         tap.result("policy runner built", False, diag=f"{RUNNER} missing: run 'make tools'")
         return
-    args = [RUNNER] + (["-t", only] if only else [])
+    args = [RUNNER] + (["-t", only] if only else []) + (["-x", exclude] if exclude else [])
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)
     seen = failed = 0

@@ -356,6 +356,17 @@ def tests(profile):
         # is registered: 6.12 gives a device without a firmware node the
         # ops of the first registered IOMMU (intel-iommu's, say).
         order = [test_formats_match_golden, test_pasid_attach_detach_mock]
+    elif profile == "debug":
+        # The debug kernel boots the policy profile's devices: the flows
+        # through vfio-pci, iommufd and the DMA API on the edu without
+        # a firmware 1:1 map
+        ctx.bdf = "0000:00:11.0"
+        order = [
+            test_strict_dma_map_unmap,
+            test_lazy_flush_queue,
+            test_dma_owner_iommufd,
+            test_detach_on_remove_and_probe_on_rescan,
+        ]
     else:
         order = [
             test_formats_match_golden,

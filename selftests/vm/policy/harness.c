@@ -53,24 +53,33 @@ static int run_one(struct test *t)
 	return WEXITSTATUS(status);
 }
 
+/* -t: names with this substring only; -x: none with that one */
+static bool selected(const struct test *t, const char *filter, const char *exclude)
+{
+	return (!filter || strstr(t->name, filter)) && (!exclude || !strstr(t->name, exclude));
+}
+
 int main(int argc, char **argv)
 {
 	int n = 0, planned = 0, pass = 0, fail = 0, skip = 0;
-	const char *filter = NULL;
+	const char *filter = NULL, *exclude = NULL;
 	bool list = false;
 	struct test *t;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "t:l")) != -1) {
+	while ((opt = getopt(argc, argv, "t:x:l")) != -1) {
 		switch (opt) {
 		case 't':
 			filter = optarg;
+			break;
+		case 'x':
+			exclude = optarg;
 			break;
 		case 'l':
 			list = true;
 			break;
 		default:
-			fprintf(stderr, "usage: %s [-t SUBSTRING] [-l]\n", argv[0]);
+			fprintf(stderr, "usage: %s [-t SUBSTRING] [-x SUBSTRING] [-l]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -85,11 +94,11 @@ int main(int argc, char **argv)
 	/* The plan first: a runner that dies midway is short of it */
 	if (!list) {
 		for (t = tests; t; t = t->next)
-			planned += !filter || strstr(t->name, filter);
+			planned += selected(t, filter, exclude);
 		printf("1..%d\n", planned);
 	}
 	for (t = tests; t; t = t->next) {
-		if (filter && !strstr(t->name, filter))
+		if (!selected(t, filter, exclude))
 			continue;
 		if (list) {
 			printf("%s\n", t->name);
