@@ -31,29 +31,29 @@ tally() {
 	done
 }
 
+# host_suite NAME CMD: a suite run on the host; its exit status counts too:
+# non-zero with no failed test is a failure of its own.
+host_suite() {
+	local name=$1 rc
+	"$2" > "$TOP/build/$name.tap" 2> "$TOP/build/$name.err"
+	rc=$?
+	tally < "$TOP/build/$name.tap"
+	sed 's/^/# /' "$TOP/build/$name.err" | tail -n 20
+	if [ $rc != 0 ] && ! grep -q '^not ok' "$TOP/build/$name.tap"; then
+		n=$((n + 1)) fail=$((fail + 1))
+		echo "not ok $n $name: the $name suite exits 0 when nothing failed (exit $rc)"
+	fi
+}
+
 for s in "${suites[@]}"; do
 	case "$s" in
 	host)
-		"$TOP/selftests/host/run.sh" > "$TOP/build/host.tap" 2> "$TOP/build/host.err"
-		rc=$?
-		tally < "$TOP/build/host.tap"
-		sed 's/^/# /' "$TOP/build/host.err" | tail -n 20
-		if [ $rc != 0 ] && ! grep -q '^not ok' "$TOP/build/host.tap"; then
-			n=$((n + 1)) fail=$((fail + 1))
-			echo "not ok $n host: the host suite exits 0 when nothing failed (exit $rc)"
-		fi
+		host_suite host "$TOP/selftests/host/run.sh"
 		;;
 	boot)
 		# A real initramfs and a real root: selftests/boot/test_boot.py
 		echo "# booting the boot profile: mkinitramfs, QEMU (TCG), NVMe root"
-		"$TOP/selftests/boot/test_boot.py" > "$TOP/build/boot.tap" 2> "$TOP/build/boot.err"
-		rc=$?
-		tally < "$TOP/build/boot.tap"
-		sed 's/^/# /' "$TOP/build/boot.err" | tail -n 20
-		if [ $rc != 0 ] && ! grep -q '^not ok' "$TOP/build/boot.tap"; then
-			n=$((n + 1)) fail=$((fail + 1))
-			echo "not ok $n boot: the boot suite ran to its end (exit $rc)"
-		fi
+		host_suite boot "$TOP/selftests/boot/test_boot.py"
 		;;
 	intel|virtio|mock|policy*|stock|debug)
 		echo "# booting the $s profile under virtme-ng (TCG)"

@@ -163,12 +163,16 @@ t "every new event has a golden format" golden_covers_new_events
 
 # Deployment: what 'make install' puts in place, and that systemd takes the
 # unit as installed (no warning: a missing ExecStart binary is one).
+# 'make install' of iommuctl and tools/deploy into DIR
+install_into() {
+	make -s -C "$TOP/tools/iommuctl" install DESTDIR="$1" PREFIX=/usr >/dev/null &&
+		make -s -C "$TOP/tools/deploy" install DESTDIR="$1" PREFIX=/usr \
+			UNITDIR=/lib/systemd/system >/dev/null
+}
 deploy_installs() {
 	local d f bad=0
 	d=$(mktemp -d)
-	make -s -C "$TOP/tools/iommuctl" install DESTDIR="$d" PREFIX=/usr >/dev/null &&
-		make -s -C "$TOP/tools/deploy" install DESTDIR="$d" PREFIX=/usr UNITDIR=/lib/systemd/system \
-			>/dev/null || { rm -rf "$d"; return 1; }
+	install_into "$d" || { rm -rf "$d"; return 1; }
 	for f in usr/sbin/iommuctl usr/lib/iommu-bpf/iommu-policy-boot \
 		usr/share/initramfs-tools/hooks/iommu-policy \
 		usr/share/initramfs-tools/scripts/init-top/iommu-policy; do
@@ -184,9 +188,7 @@ deploy_installs() {
 unit_verifies() {
 	local d out
 	d=$(mktemp -d)
-	make -s -C "$TOP/tools/iommuctl" install DESTDIR="$d" PREFIX=/usr >/dev/null &&
-		make -s -C "$TOP/tools/deploy" install DESTDIR="$d" PREFIX=/usr UNITDIR=/lib/systemd/system \
-			>/dev/null || { rm -rf "$d"; return 1; }
+	install_into "$d" || { rm -rf "$d"; return 1; }
 	out=$(systemd-analyze verify --root="$d" iommu-policy.service 2>&1)
 	rm -rf "$d"
 	[ -z "$out" ] || { echo "$out"; return 1; }

@@ -1209,8 +1209,10 @@ struct xdevs {
 	size_t n, cap;
 };
 
-static int add_xdev(struct xdevs *xs, const char *name, int group, const char *gdir)
+/* iommu_groups_for_each_dev() callback */
+static int add_xdev(void *ctx, int group, const char *gdir, const char *name)
 {
+	struct xdevs *xs = ctx;
 	char path[PATH_MAX + 300], removable[32];
 	struct xdev *d;
 
@@ -1235,14 +1237,9 @@ static int add_xdev(struct xdevs *xs, const char *name, int group, const char *g
 	return 0;
 }
 
-static int collect_one(void *xs, int group, const char *gdir, const char *dev)
-{
-	return add_xdev(xs, dev, group, gdir);
-}
-
 static int collect_devices(struct xdevs *xs)
 {
-	int ret = iommu_groups_for_each_dev(collect_one, xs);
+	int ret = iommu_groups_for_each_dev(add_xdev, xs);
 
 	/* No IOMMU groups: nothing to explain */
 	return ret == -ENOMEM ? ret : 0;

@@ -103,8 +103,10 @@ static void sysfs_facts(const char *ddir, const char *name, struct policy_table_
 	}
 }
 
-static int add_dev(struct edevs *es, const char *gdir, const char *name, int group)
+/* iommu_groups_for_each_dev() callback */
+static int add_dev(void *ctx, int group, const char *gdir, const char *name)
 {
+	struct edevs *es = ctx;
 	char ddir[PATH_MAX + 300];
 	struct edev *d;
 
@@ -126,14 +128,9 @@ static int add_dev(struct edevs *es, const char *gdir, const char *name, int gro
 	return 0;
 }
 
-static int collect_one(void *es, int group, const char *gdir, const char *dev)
-{
-	return add_dev(es, gdir, dev, group);
-}
-
 static int collect(struct edevs *es)
 {
-	int ret = iommu_groups_for_each_dev(collect_one, es);
+	int ret = iommu_groups_for_each_dev(add_dev, es);
 
 	/* No IOMMU groups: no devices to test the rules on */
 	return ret == -ENOMEM ? ret : 0;
