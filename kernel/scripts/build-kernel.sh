@@ -1,6 +1,8 @@
 #!/bin/bash
 # Build the patched kernel, or reuse a cached one built from the same inputs.
 #
+#   [FLAVOR=debug] build-kernel.sh [--if-cached]
+#
 # The cache lives outside the repo ($CACHE/kernels/<key>/), keyed by the
 # source version, the patches, the config fragments and this script, so a
 # fresh clone whose kernel inputs did not change boots in minutes.
@@ -16,6 +18,12 @@ if [ -f "$out/bzImage" ] && [ "${FORCE:-0}" != 1 ]; then
 	ln -sfn "$out" "$link"
 	note "kernel${FLAVOR:+ ($FLAVOR)} $key from cache ($out)"
 	exit 0
+fi
+# --if-cached: link a cached kernel, never build one (exit 3 if none)
+if [ "${1:-}" = --if-cached ]; then
+	rm -f "$link"
+	note "kernel${FLAVOR:+ ($FLAVOR)} $key is not in the cache"
+	exit 3
 fi
 
 if [ "$FLAVOR" = debug ]; then
@@ -40,17 +48,21 @@ kmake() { make -C "$LINUX" -s CC="ccache gcc" HOSTCC="ccache gcc" "$@"; }
 
 "$TOP/kernel/scripts/make-config.sh"
 
-note "building bzImage and modules ($JOBS jobs, ccache $CCACHE_DIR)"
+# The debug flavor has no modules: 'make modules' would refuse to run
+modules=
+grep -q '^CONFIG_MODULES=y' "$LINUX/.config" && modules=modules
+note "building bzImage${modules:+ and modules} ($JOBS jobs, ccache $CCACHE_DIR)"
 start=$(date +%s)
-kmake -j"$JOBS" bzImage modules
+kmake -j"$JOBS" bzImage $modules
 note "built in $(($(date +%s) - start)) s"
 
 tmp=$(mktemp -d "$CACHE/kernels/.$key.XXXXXX")
 cp "$LINUX/arch/x86/boot/bzImage" "$LINUX/.config" "$LINUX/System.map" "$tmp/"
 # The boot profile's drivers: modules/lib/modules/$(cat release)/
 kmake -s kernelrelease > "$tmp/release"
-kmake INSTALL_MOD_PATH="$tmp/modules" INSTALL_MOD_STRIP=1 DEPMOD=/sbin/depmod \
-	modules_install >/dev/null
+[ -z "$modules" ] ||
+	kmake INSTALL_MOD_PATH="$tmp/modules" INSTALL_MOD_STRIP=1 DEPMOD=/sbin/depmod \
+		modules_install >/dev/null
 # The policy UAPI header, for user space built against this kernel
 mkdir -p "$tmp/include/linux"
 cp "$LINUX/include/uapi/linux/iommu_policy.h" "$tmp/include/linux/"

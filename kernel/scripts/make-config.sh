@@ -11,22 +11,29 @@ mapfile -t frags < <(config_fragments)
 ./scripts/kconfig/merge_config.sh -m -Q .config "${frags[@]}" >/dev/null
 make -s olddefconfig
 
-bad=0
+# What each option should be: the last fragment that names it wins, as in
+# merge_config.sh (the debug flavor turns off what only the boot profile needs)
+declare -A want from
 for frag in "${frags[@]}"; do
 	while IFS= read -r line; do
 		case "$line" in
-		CONFIG_*=*) want=$line ;;
-		'# CONFIG_'*' is not set') want=$line ;;
+		CONFIG_*=*) w=$line ;;
+		'# CONFIG_'*' is not set') w=$line ;;
 		*) continue ;;
 		esac
-		sym=${want#\# }; sym=${sym%%[= ]*}
-		got=$(grep -E "^($sym=|# $sym is not set)" .config || echo "# $sym is not set")
-		if [ "$got" != "$want" ]; then
-			# An option that is absent because its menu is off is off.
-			[ "$want" = "# $sym is not set" ] && ! grep -q "^$sym=" .config && continue
-			echo "config: $(basename "$frag"): wanted '$want', got '$got'" >&2
-			bad=1
-		fi
+		sym=${w#\# }; sym=${sym%%[= ]*}
+		want[$sym]=$w from[$sym]=$(basename "$frag")
 	done < "$frag"
+done
+
+bad=0
+for sym in "${!want[@]}"; do
+	w=${want[$sym]}
+	got=$(grep -E "^($sym=|# $sym is not set)" .config || echo "# $sym is not set")
+	[ "$got" = "$w" ] && continue
+	# An option that is absent because its menu is off is off.
+	[ "$w" = "# $sym is not set" ] && ! grep -q "^$sym=" .config && continue
+	echo "config: ${from[$sym]}: wanted '$w', got '$got'" >&2
+	bad=1
 done
 [ $bad = 0 ] || die "config fragments do not hold; fix kernel/config/"

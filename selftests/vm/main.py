@@ -16,6 +16,7 @@ import test_iommuctl  # noqa: E402
 import test_iommuctl_policy  # noqa: E402
 import test_policy  # noqa: E402
 import test_policy_deploy  # noqa: E402
+import test_policy_stress  # noqa: E402
 import test_rmrr  # noqa: E402
 import test_tracepoints  # noqa: E402
 
@@ -39,16 +40,19 @@ def kmemleak(cmd):
 
 
 def debug_suite(tap, only):
-    """The debug kernel (lockdep, KASAN, UBSAN, kmemleak): the attach
-    policy suite and the vfio/iommufd flows, then kmemleak's findings.  The
-    console check of run-vm.sh fails the run on any other report."""
+    """The debug kernel (lockdep, KASAN, UBSAN, kmemleak): the RMRR checks,
+    the vfio/iommufd flows, the stress test and the attach policy suite,
+    then kmemleak's findings.  The console check of run-vm.sh fails the run
+    on any other report.  Not the deployment tests: verifying the table
+    policy takes about 6 minutes on this kernel under TCG, and they test
+    iommuctl, not the kernel paths the C suite already drives."""
     if not os.path.exists(KMEMLEAK):
         os.system("mount -t debugfs none /sys/kernel/debug")
     # What boot leaked before the tests is not theirs
     kmemleak("scan")
     kmemleak("clear")
-    suite = (test_rmrr.tests("policy") + test_policy_deploy.tests("policy") +
-             test_tracepoints.tests("debug"))
+    suite = (test_rmrr.tests("policy") + test_tracepoints.tests("debug") +
+             test_policy_stress.tests("debug"))
     for name, fn in suite:
         if only and only not in name:
             continue
@@ -96,7 +100,8 @@ def main():
         # Two edu devices, one with a firmware 1:1 map (selftests/vm/acpi):
         # the tracepoint and iommuctl tests assume one plain edu.
         suite = (test_rmrr.tests(args.profile) + test_iommuctl_policy.tests(args.profile) +
-                 test_policy_deploy.tests(args.profile))
+                 test_policy_deploy.tests(args.profile) +
+                 test_policy_stress.tests(args.profile))
     else:
         suite = test_tracepoints.tests(args.profile) + test_iommuctl.tests(args.profile)
     for name, fn in suite:

@@ -29,7 +29,7 @@ class Tap:
         full = f"{self.prefix}: {name}"
         start = time.monotonic()
         try:
-            fn(*args)
+            figures = fn(*args)
         except Skip as e:
             self.skipped += 1
             self._emit(f"ok - {full} # SKIP {e}")
@@ -44,6 +44,8 @@ class Tap:
         self.passed += 1
         self._emit(f"ok - {full}")
         self.diag(f"  {name}: {time.monotonic() - start:.1f}s")
+        if isinstance(figures, str):    # what a test measured, for the note
+            self.diag(f"  {figures}")
 
     def result(self, name, ok, skip=None, diag=None):
         """Record a result obtained elsewhere (e.g. a C runner's TAP)."""

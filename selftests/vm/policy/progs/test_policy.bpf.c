@@ -35,6 +35,14 @@ int hold, held;
 unsigned int spin;
 volatile int release;
 
+/*
+ * The same gate in the sleepable init(), which runs under the kernel's
+ * policy mutex: with init_hold set, init() sets init_held and spins until
+ * init_release, then sets init_done.
+ */
+int init_hold, init_held, init_done;
+volatile int init_release;
+
 /* What the hooks saw, for the "pt-*" devices */
 unsigned long long calls;
 unsigned int seen_fw_flags, seen_dma_proposed, seen_dma_flags;
@@ -151,10 +159,21 @@ s32 BPF_PROG(t_dma_owner, struct device *dev, u32 flags)
 	return v->owner;
 }
 
+static long wait_init_release(u64 i, void *ctx)
+{
+	return init_release ? 1 : 0;
+}
+
 SEC("struct_ops.s/init")
 s32 BPF_PROG(t_init)
 {
 	init_calls++;
+	if (init_hold) {
+		init_held = 1;
+		for (int i = 0; i < 32 && !init_release; i++)
+			bpf_loop(1 << 22, wait_init_release, NULL, 0);
+		init_done = 1;
+	}
 	return init_ret;
 }
 
