@@ -32,9 +32,11 @@ HOOKS = ("dev_trust", "dma_mode", "resv_direct", "pasid_attach", "dma_owner")
 COUNTERS = [f"nr_{h}" for h in HOOKS] + ["nr_decisions", "nr_clamped", "nr_invalid",
                                          "nr_slow", "nr_errors"]
 
-# (C driver cycles, iommuctl cycles) per profile: the debug kernel verifies
-# and runs everything many times slower under TCG
-PLAN = {"policy": (1000, 100), "debug": (100, 10)}
+# (C driver cycles, iommuctl cycles) per profile.  An iommuctl cycle is
+# three processes that each parse the kernel's BTF and verify the object:
+# under TCG, beside the workers, about 19 s (68 s on the debug kernel)
+# against 0.15 s for a C cycle.
+PLAN = {"policy": (1000, 20), "debug": (100, 2)}
 
 
 def _read(path):
@@ -68,6 +70,8 @@ class Worker(threading.Thread):
             while not self.stop.is_set():
                 self.step(self.rounds)
                 self.rounds += 1
+                # one TCG thread runs every vCPU: leave the cycles some
+                self.stop.wait(0.05)
         except Exception as e:     # noqa: BLE001 -- reported by the test
             self.error = f"{self.name}, round {self.rounds}: {e!r}"
 
