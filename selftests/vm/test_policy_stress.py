@@ -36,7 +36,7 @@ COUNTERS = [f"nr_{h}" for h in HOOKS] + ["nr_decisions", "nr_clamped", "nr_inval
 # three processes that each parse the kernel's BTF and verify the object:
 # under TCG, beside the workers, about 19 s (68 s on the debug kernel)
 # against 0.15 s for a C cycle.
-PLAN = {"policy": (1000, 20), "debug": (100, 2)}
+PLAN = {"policy": (1000, 20), "debug": (50, 1)}
 
 
 def _read(path):

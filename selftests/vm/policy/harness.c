@@ -53,10 +53,27 @@ static int run_one(struct test *t)
 	return WEXITSTATUS(status);
 }
 
-/* -t: names with this substring only; -x: none with that one */
+/* Does @name contain one of the comma-separated substrings of @list? */
+static bool matches(const char *name, const char *list)
+{
+	char pat[256];
+
+	while (*list) {
+		size_t len = strcspn(list, ",");
+
+		snprintf(pat, sizeof(pat), "%.*s", (int)len, list);
+		if (len && strstr(name, pat))
+			return true;
+		list += len + (list[len] == ',');
+	}
+	return false;
+}
+
+/* -t: names with one of these substrings only; -x: none with one of those */
 static bool selected(const struct test *t, const char *filter, const char *exclude)
 {
-	return (!filter || strstr(t->name, filter)) && (!exclude || !strstr(t->name, exclude));
+	return (!filter || matches(t->name, filter)) &&
+	       (!exclude || !matches(t->name, exclude));
 }
 
 int main(int argc, char **argv)
