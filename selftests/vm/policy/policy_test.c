@@ -389,6 +389,8 @@ void test_cleanup(void)
 
 	if (decision_timeout_boot[0])
 		write_file(DECISION_TIMEOUT, decision_timeout_boot);
+	if (!access(DETACH_DELAY, W_OK))
+		write_file(DETACH_DELAY, "0");
 
 	d = opendir(PLATFORM);
 	while (d && (de = readdir(d))) {
@@ -979,6 +981,9 @@ TEST(invalid_verdict_detaches_policy)
 	struct pollfd pfd;
 	long long n;
 
+	/* hold the fail-safe's detach, to probe while it is pending */
+	if (!access(DETACH_DELAY, W_OK))
+		ASSERT_EQ(write_file(DETACH_DELAY, "2000"), 0);
 	skel = policy(&link, 0, 77, 0, 0, 0);
 	MOCK_OK("add pt-x0");
 	/* the decision falls back to the kernel's */
@@ -986,6 +991,15 @@ TEST(invalid_verdict_detaches_policy)
 	ASSERT_RECORD("pt-x0", "dma_mode", IOMMU_POLICY_DMA_LAZY, "invalid");
 	ASSERT_EQ(pol_ll("nr_invalid"), invalid + 1);
 	ASSERT_EQ(pol_ll("nr_errors"), errors + 1);
+	if (!access(DETACH_DELAY, W_OK)) {
+		/* still attached, but failed: it is asked nothing more */
+		n = pol_ll("nr_dma_mode");
+		MOCK_OK("add pt-x3");
+		ASSERT_STREQ(pol("state"), "enabled");
+		ASSERT_EQ(pol_ll("nr_dma_mode"), n);
+		ASSERT_STREQ(group_type("pt-x3"), "DMA-FQ");
+		ASSERT_EQ(write_file(DETACH_DELAY, "0"), 0);
+	}
 
 	/* the kernel detaches it from a work item; the loader sees EPOLLHUP */
 	pfd.fd = bpf_link__fd(link);
