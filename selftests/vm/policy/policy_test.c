@@ -973,12 +973,29 @@ TEST(dma_owner_each_verdict)
 
 /* --- fail-safe ---------------------------------------------------------- */
 
+/*
+ * The kernel detached @link's policy from its work item for an error of
+ * @hook deciding @dev: the loader sees EPOLLHUP, sysfs keeps the record.
+ */
+static void expect_failsafe_detach(struct bpf_link *link, const char *hook,
+				   const char *dev)
+{
+	struct pollfd pfd = { .fd = bpf_link__fd(link), .events = POLLIN };
+
+	ASSERT_EQ(poll(&pfd, 1, 5000), 1);
+	ASSERT_TRUE(pfd.revents & POLLHUP);
+	ASSERT_TRUE(state_is("disabled", 5000));
+	ASSERT_STREQ(pol("last_exit_kind"), "error");
+	ASSERT_STREQ(pol("last_exit_reason"), "runtime error");
+	ASSERT_STREQ(pol("last_exit_hook"), hook);
+	ASSERT_STREQ(pol("last_exit_device"), dev);
+}
+
 TEST(invalid_verdict_detaches_policy)
 {
 	long long invalid = pol_ll("nr_invalid"), errors = pol_ll("nr_errors");
 	struct test_policy *skel;
 	struct bpf_link *link;
-	struct pollfd pfd;
 	long long n;
 
 	/* hold the fail-safe's detach, to probe while it is pending */
@@ -1001,16 +1018,7 @@ TEST(invalid_verdict_detaches_policy)
 		ASSERT_EQ(write_file(DETACH_DELAY, "0"), 0);
 	}
 
-	/* the kernel detaches it from a work item; the loader sees EPOLLHUP */
-	pfd.fd = bpf_link__fd(link);
-	pfd.events = POLLIN;
-	ASSERT_EQ(poll(&pfd, 1, 5000), 1);
-	ASSERT_TRUE(pfd.revents & POLLHUP);
-	ASSERT_TRUE(state_is("disabled", 5000));
-	ASSERT_STREQ(pol("last_exit_kind"), "error");
-	ASSERT_STREQ(pol("last_exit_reason"), "runtime error");
-	ASSERT_STREQ(pol("last_exit_hook"), "dma_mode");
-	ASSERT_STREQ(pol("last_exit_device"), "pt-x0");
+	expect_failsafe_detach(link, "dma_mode", "pt-x0");
 	ASSERT_STRSTR(pol("last_exit_msg"), "dma_mode(pt-x0) returned 77");
 	ASSERT_EQ(skel->bss->exit_kind, IOMMU_POLICY_EXIT_ERROR);
 	ASSERT_EQ(skel->bss->exit_hook, IOMMU_POLICY_HOOK_DMA_MODE);
@@ -1198,7 +1206,6 @@ TEST_TIMEOUT(slow_decision_detaches_policy, 120)
 	long long invalid = pol_ll("nr_invalid"), n;
 	struct test_policy *skel;
 	struct bpf_link *link;
-	struct pollfd pfd;
 
 	ASSERT_STREQ(decision_timeout_boot, "1000");
 	set_decision_timeout(10);
@@ -1211,15 +1218,8 @@ TEST_TIMEOUT(slow_decision_detaches_policy, 120)
 	ASSERT_EQ(pol_ll("nr_errors"), errors + 1);
 	ASSERT_EQ(pol_ll("nr_invalid"), invalid);
 
-	pfd.fd = bpf_link__fd(link);
-	pfd.events = POLLIN;
-	ASSERT_EQ(poll(&pfd, 1, 5000), 1);
-	ASSERT_TRUE(pfd.revents & POLLHUP);
-	ASSERT_TRUE(state_is("disabled", 5000));
+	expect_failsafe_detach(link, "dma_mode", "pt-w0");
 	ASSERT_STREQ(pol("name"), "");
-	ASSERT_STREQ(pol("last_exit_kind"), "error");
-	ASSERT_STREQ(pol("last_exit_hook"), "dma_mode");
-	ASSERT_STREQ(pol("last_exit_device"), "pt-w0");
 	ASSERT_STRSTR(pol("last_exit_msg"), "dma_mode(pt-w0) took ");
 	ASSERT_STRSTR(pol("last_exit_msg"),
 		      "ms, longer than iommu_policy.decision_timeout_ms=10");
