@@ -7,7 +7,7 @@
 #   selftests/run.sh [debug] [host] [intel] [virtio] [mock] [policy]
 #                    [policy-noopt] [policy-cm-lockdown] [policy-strict]
 #                    [policy-strict-noopt] [policy-strict-conf] [stock] [boot]
-#                    (default: all but debug)
+#                    (default: all)
 #
 # Suites run in $LANES lanes at once (default: one per CPU; each VM is a
 # single TCG thread), started in the order given and reported in that
@@ -17,7 +17,7 @@ set -uo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 suites=("$@")
-[ ${#suites[@]} -gt 0 ] || suites=(host intel virtio mock policy policy-noopt policy-cm-lockdown
+[ ${#suites[@]} -gt 0 ] || suites=(debug host intel virtio mock policy policy-noopt policy-cm-lockdown
 	policy-strict policy-strict-noopt policy-strict-conf stock boot)
 
 n=0 pass=0 fail=0 skip=0 broken=0
@@ -107,7 +107,7 @@ for s in "${suites[@]}"; do
 		wait -n
 	done
 	if [ "$s" = debug ] && [ $debug_kernel = 0 ]; then
-		echo "ok - debug: the debug kernel's profile # SKIP the debug kernel of this series is not cached: 'make kernel-debug' (about 27 min cold on two cores), then run again" > "$TOP/build/debug.tap"
+		echo "ok - debug: the debug kernel's profile # SKIP the debug kernel of this series is not cached: 'make kernel-debug' (about 18 min cold on two cores), then run again" > "$TOP/build/debug.tap"
 		: > "$TOP/build/debug.err"
 		echo 0 > "$TOP/build/debug.rc"
 		continue

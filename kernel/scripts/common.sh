@@ -52,9 +52,18 @@ kernel_key() {
 		echo "epoch $KERNEL_KEY_EPOCH"
 		tree_key
 		cat "$TOP"/kernel/config/*.config
-		[ "$FLAVOR" != debug ] || cat "$TOP"/kernel/config/debug/*.config
+		[ "$FLAVOR" != debug ] || {
+			echo "base $(config_base)"
+			cat "$TOP"/kernel/config/debug/*.config
+		}
 		gcc --version | head -n 1
 	} | sha256sum | cut -c1-16
+}
+
+# The config the fragments start from: the debug flavor builds only what
+# its profile boots (kernel/config/debug/00-base.config says why)
+config_base() {
+	if [ "$FLAVOR" = debug ]; then echo allnoconfig; else echo x86_64_defconfig; fi
 }
 
 # The fragments of this flavor, in merge order

@@ -1,12 +1,14 @@
 #!/bin/bash
-# Make build/linux/.config: x86_64 defconfig, then kernel/config/*.config
-# merged in name order, then olddefconfig.  Fails if any option a fragment
+# Make build/linux/.config: x86_64 defconfig (allnoconfig for the debug
+# flavor), then kernel/config/*.config merged in name order, then olddefconfig.  Fails if any option a fragment
 # asks for did not survive (a dependency is missing).
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
 cd "$LINUX"
-make -s x86_64_defconfig
+# ARCH=x86_64: allnoconfig would otherwise start from a 32-bit kernel, and
+# the int options (FRAME_WARN, ...) would keep their 32-bit defaults
+make -s ARCH=x86_64 "$(config_base)"
 mapfile -t frags < <(config_fragments)
 ./scripts/kconfig/merge_config.sh -m -Q .config "${frags[@]}" >/dev/null
 make -s olddefconfig
