@@ -35,8 +35,12 @@ COUNTERS = [f"nr_{h}" for h in HOOKS] + ["nr_decisions", "nr_clamped", "nr_inval
 # (C driver cycles, iommuctl cycles) per profile.  An iommuctl cycle is
 # three processes that each parse the kernel's BTF and verify the object:
 # under TCG, beside the workers, about 19 s (68 s on the debug kernel)
-# against 0.15 s for a C cycle.
-PLAN = {"policy": (1000, 20), "debug": (50, 1)}
+# against 0.15 s for a C cycle.  Both drive the same kernel paths (attach,
+# BPF_LINK_UPDATE, detach); the C cycles make the count, iommuctl's show
+# its own life cycle holds under the same load.  Not on the debug kernel,
+# where one iommuctl cycle takes 3 minutes and checks no kernel path the C
+# cycles do not.
+PLAN = {"policy": (1000, 5), "debug": (50, 0)}
 
 
 def _read(path):
@@ -204,9 +208,10 @@ def test_policy_life_cycle_under_load(profile):
 
     cycles = c_cycles + ctl_cycles
     rounds = ", ".join(f"{w.name} {w.rounds}" for w in workers)
+    ctl_rate = f", {ctl_cycles * 60 / ctl_seconds:.1f}/min" if ctl_cycles else ""
     return (f"{c_cycles} C cycles ({c_done}) in {c_seconds:.0f} s, {c_cycles * 60 / c_seconds:.0f}/min; "
-            f"{ctl_cycles} iommuctl cycles in {ctl_seconds:.0f} s, "
-            f"{ctl_cycles * 60 / ctl_seconds:.1f}/min; {cycles} cycles in {seconds:.0f} s; "
+            f"{ctl_cycles} iommuctl cycles in {ctl_seconds:.0f} s{ctl_rate}; "
+            f"{cycles} cycles in {seconds:.0f} s; "
             f"worker rounds: {rounds}; {sum(seen.values())} decisions traced and counted "
             f"({', '.join(f'{h} {n}' for h, n in seen.items() if n)}), reasons {by_reason}")
 
