@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "harness.h"
 
@@ -76,12 +77,21 @@ static bool selected(const struct test *t, const char *filter, const char *exclu
 	       (!exclude || !matches(t->name, exclude));
 }
 
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 int main(int argc, char **argv)
 {
-	int n = 0, planned = 0, pass = 0, fail = 0, skip = 0;
+	int n = 0, planned = 0, pass = 0, fail = 0, skip = 0, result;
 	const char *filter = NULL, *exclude = NULL;
 	bool list = false;
 	struct test *t;
+	double start;
 	int opt;
 
 	while ((opt = getopt(argc, argv, "t:x:l")) != -1) {
@@ -123,7 +133,9 @@ int main(int argc, char **argv)
 		}
 		n++;
 		printf("# RUN %s\n", t->name);
-		switch (run_one(t)) {
+		start = now();
+		result = run_one(t);
+		switch (result) {
 		case KSFT_PASS:
 			pass++;
 			printf("ok %d %s\n", n, t->name);
@@ -138,6 +150,8 @@ int main(int argc, char **argv)
 			printf("not ok %d %s\n", n, t->name);
 			break;
 		}
+		/* what each test costs, to see where a profile's time goes */
+		printf("#   %s: %.1fs\n", t->name, now() - start);
 	}
 	if (!list)
 		printf("# PASSED: %d FAILED: %d SKIPPED: %d\n", pass, fail, skip);
