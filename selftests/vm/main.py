@@ -34,7 +34,8 @@ CMDLINE_PROFILES = {
 KMEMLEAK = "/sys/kernel/debug/kmemleak"
 
 DEBUG_POLICY_TESTS = ",".join([
-    "attach_detach_state", "unprivileged_users", "dev_trust_holds_for_the_whole_group",
+    "attach_detach_state", "unprivileged_users", "root_in_a_user_namespace",
+    "dev_trust_holds_for_the_whole_group",
     "dma_mode_strictest_wins_in_group", "pasid_attach_each_verdict", "dma_owner_each_verdict",
     "invalid_verdict_detaches_policy", "init_error_refuses_attach", "replace_through_link_update",
     "every_decision_is_traced", "slow_decision_detaches_policy", "name_readers",
