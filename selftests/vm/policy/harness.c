@@ -87,7 +87,7 @@ static double now(void)
 
 int main(int argc, char **argv)
 {
-	int n = 0, planned = 0, pass = 0, fail = 0, skip = 0, result;
+	int n = 0, planned = 0, pass = 0, fail = 0, skip = 0;
 	const char *filter = NULL, *exclude = NULL;
 	bool list = false;
 	struct test *t;
@@ -134,8 +134,7 @@ int main(int argc, char **argv)
 		n++;
 		printf("# RUN %s\n", t->name);
 		start = now();
-		result = run_one(t);
-		switch (result) {
+		switch (run_one(t)) {
 		case KSFT_PASS:
 			pass++;
 			printf("ok %d %s\n", n, t->name);
