@@ -1532,8 +1532,19 @@ TEST_TIMEOUT(failed_allocations_while_a_device_is_added_and_decided, 900)
 	fault_injection_setup();
 	skel = policy(&link, 0, IOMMU_POLICY_DMA_STRICT, 0, 0, 0);
 	trace_begin("fault_walk");
-	fail_nth_walk(op_mock_add, check_mock_add, &driver_fallbacks);
-	/* the walk reached the allocation of the domain the policy chose */
+	/*
+	 * The walk must reach the allocation of the domain the policy chose.
+	 * Allocations this task makes for others can step over it: a debug
+	 * kernel refills its object pools (debugobjects, the stack depot) in
+	 * whichever task finds them low, so a refill can take the n-th fault
+	 * point in one attempt and the (n+1)-th is past the domain in the
+	 * next. A walk that steps over it is walked again, at most twice.
+	 */
+	for (int walk = 1; walk <= 3 && !driver_fallbacks; walk++) {
+		if (walk > 1)
+			TH_LOG("walk %d: the last walk never failed the strict domain", walk);
+		fail_nth_walk(op_mock_add, check_mock_add, &driver_fallbacks);
+	}
 	ASSERT_GT(driver_fallbacks, 0);
 	/*
 	 * every decision made counted and traced once, failed probes too,
