@@ -46,24 +46,21 @@ tree_key() {
 # What a built kernel is made of: the tree, the config fragments and the
 # compiler.  (Bump KERNEL_KEY_EPOCH when the way a .config or bzImage is made
 # from them changes.)
-KERNEL_KEY_EPOCH=2
+KERNEL_KEY_EPOCH=3
 kernel_key() {
 	{
 		echo "epoch $KERNEL_KEY_EPOCH"
 		tree_key
-		cat "$TOP"/kernel/config/*.config
-		[ "$FLAVOR" != debug ] || {
-			echo "base $(config_base)"
-			cat "$TOP"/kernel/config/debug/*.config
-		}
+		echo "base $(config_base)"
+		config_fragments | xargs cat
 		gcc --version | head -n 1
 	} | sha256sum | cut -c1-16
 }
 
-# The config the fragments start from: the debug flavor builds only what
-# its profile boots (kernel/config/debug/00-base.config says why)
+# The config the fragments start from: only what a profile boots
+# (kernel/config/05-base.config says why)
 config_base() {
-	if [ "$FLAVOR" = debug ]; then echo allnoconfig; else echo x86_64_defconfig; fi
+	echo allnoconfig
 }
 
 # The fragments of this flavor, in merge order

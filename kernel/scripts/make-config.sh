@@ -1,7 +1,7 @@
 #!/bin/bash
-# Make build/linux/.config: x86_64 defconfig (allnoconfig for the debug
-# flavor), then kernel/config/*.config merged in name order, then
-# olddefconfig.  Fails if any option a fragment asks for did not survive
+# Make build/linux/.config: x86_64 allnoconfig, then kernel/config/*.config
+# (and kernel/config/debug/*.config for the debug flavor) merged in name
+# order, then olddefconfig.  Fails if any option a fragment asks for did not survive
 # (a dependency is missing).
 set -euo pipefail
 . "$(dirname "$0")/common.sh"

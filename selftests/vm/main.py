@@ -31,11 +31,25 @@ CMDLINE_PROFILES = {
 }
 
 
+# Without iommu_policy.allow_loosen, only what the opt-in decides: the tests
+# whose outcome depends on it (each checks both ways); 'policy' runs the rest.
+NOOPT_TESTS = ("rmrr_", "iommuctl_policy_show_matches_sysfs",
+               "iommuctl_policy_replace_swaps_rules", "iommuctl_policy_rules_conditions",
+               "iommuctl_policy_rules_check_warns_clamped")
+NOOPT_POLICY_TESTS = ",".join([
+    "needs_optin", "dma_mode_each_verdict", "dma_mode_driver_constraints_win",
+    "dma_mode_strictest_wins_in_group", "resv_direct_each_verdict",
+    "replace_through_link_update", "every_decision_is_traced", "pci_policy_applies",
+    "rmrr_user_claim", "failed_replacement_keeps_exit_record", "lockdown_refuses_loosening",
+])
+
 KMEMLEAK = "/sys/kernel/debug/kmemleak"
 
+# The runner's tests the checkers have something to find in: the life cycle,
+# each hook, the fail-safe and its races, the fault walks and real PCI.  Not
+# the permission tests: they run on the main kernel, user namespaces too.
 DEBUG_POLICY_TESTS = ",".join([
-    "attach_detach_state", "unprivileged_users", "root_in_a_user_namespace",
-    "dev_trust_holds_for_the_whole_group",
+    "attach_detach_state", "dev_trust_holds_for_the_whole_group",
     "dma_mode_strictest_wins_in_group", "pasid_attach_each_verdict", "dma_owner_each_verdict",
     "invalid_verdict_detaches_policy", "init_error_refuses_attach", "replace_through_link_update",
     "every_decision_is_traced", "slow_decision_detaches_policy", "name_readers",
@@ -59,9 +73,7 @@ def debug_suite(tap, only):
     iommuctl, not the kernel paths the C suite already drives."""
     if not os.path.exists(KMEMLEAK):
         os.system("mount -t debugfs none /sys/kernel/debug")
-    # No automatic scans: each walks all of memory, which under TCG takes
-    # the one thread the suite runs on; the suite scans when it is done.
-    kmemleak("scan=off")
+    # The kernel has no automatic scans (kernel/config/debug/70-debug.config)
     # What boot leaked before the tests is not theirs
     kmemleak("scan")
     kmemleak("clear")
@@ -120,15 +132,20 @@ def main():
                  test_policy_deploy.tests(args.profile) +
                  test_policy_stress.tests(args.profile))
     else:
-        suite = test_tracepoints.tests(args.profile) + test_iommuctl.tests(args.profile)
+        suite = (test_iommuctl.first_tests(args.profile) + test_tracepoints.tests(args.profile) +
+                 test_iommuctl.tests(args.profile))
+    only, runner_only = args.only, args.only
+    if args.profile == "policy-noopt" and not args.only:
+        suite = [(n, fn) for n, fn in suite if n.startswith(NOOPT_TESTS)]
+        runner_only = NOOPT_POLICY_TESTS
     for name, fn in suite:
-        if args.only and args.only not in name:
+        if only and only not in name:
             continue
         tap.run(name, fn)
     if args.profile.startswith("policy") and not args.only_python:
         # The attach policy suite (C, libbpf skeletons); its lockdown test
         # runs last, so nothing may follow it in this boot.
-        test_policy.run(tap, args.only)
+        test_policy.run(tap, runner_only)
     tap.done()
     return 0
 

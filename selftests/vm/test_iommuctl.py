@@ -247,6 +247,67 @@ def test_events_match_ftrace(ctx):
     check({"attach_dev", "default_domain", "dma_owner"} <= kinds, f"kinds seen: {kinds}")
 
 
+def moves(ctx, mode):
+    """The edu through identity, an iommufd claim (a blocking domain) and
+    back to mode, with no tracer of the test's own (switch_mode traces)."""
+    pci.unbind(ctx.bdf)
+    pci.set_group_type(ctx.gid, "identity")
+    pci.bind(ctx.bdf, BENCH)
+    pci.bind(ctx.bdf, "vfio-pci")
+    dev = uapi.IommufdDevice(ctx.bdf)
+    try:
+        dev.bind()
+    finally:
+        dev.close()
+    pci.unbind(ctx.bdf)
+    pci.set_group_type(ctx.gid, mode)
+    pci.bind(ctx.bdf, BENCH)
+
+
+def test_events_alone_number_static_domains(ctx):
+    """iommuctl trace events with nothing else tracing.  intel-iommu's
+    identity and blocking domains are static: never allocated, numbered
+    when first attached.  The same moves traced by ftrace afterwards must
+    give the same moves and, for those static domains, the same ids.  Runs
+    before every other test: one that attached a static domain first (with
+    ftrace, which numbers what it records) would hide a missing id."""
+    ensure_group(ctx)
+    mode = pci.group_type(ctx.gid)
+    tool = start_iommuctl("trace", "events", "-j")
+    try:
+        moves(ctx, mode)
+        time.sleep(0.5)         # let the ring buffer drain
+    finally:
+        tool.p.send_signal(signal.SIGINT)
+    out, _ = tool.wait()
+    mine = [json.loads(line) for line in out.splitlines() if line.strip()]
+    mine = [(e["old_type"], e["old_domain"], e["new_type"], e["new_domain"], e["ret"])
+            for e in mine if e["event"] == "attach_dev" and e["device"] == ctx.bdf]
+    with Trace("alone_truth") as t:
+        t.enable("attach_dev")
+        t.start()
+        moves(ctx, mode)
+        t.stop()
+        truth = [(r.f["old_type"], int(r.f["old_domain"]), r.f["new_type"],
+                  int(r.f["new_domain"]), int(r.f["ret"]))
+                 for r in t.records("attach_dev") if r.f["device"] == ctx.bdf]
+    check(len(mine) >= 4, f"iommuctl saw {len(mine)} attaches of {ctx.bdf}: {mine}")
+    unnumbered = [m for m in mine if (m[0] != "none" and not m[1]) or not m[3]]
+    check(not unnumbered, f"attaches with a domain but no id: {unnumbered}")
+    types = [(m[0], m[2], m[4]) for m in mine]
+    check(types == [(m[0], m[2], m[4]) for m in truth],
+          f"iommuctl alone saw the moves {types}; ftrace afterwards {truth}")
+    check(any(t[1] == "identity" for t in types), f"no move to identity in {types}")
+    if ctx.profile == "intel":
+        ids = {(name, t): {m[3] for m in seq if m[2] == t}
+               for name, seq in (("iommuctl", mine), ("ftrace", truth))
+               for t in ("identity", "blocked")}
+        for t in ("identity", "blocked"):
+            check(len(ids["iommuctl", t]) == 1 and ids["iommuctl", t] == ids["ftrace", t],
+                  f"the static {t} domain: ids {ids['iommuctl', t]} alone, "
+                  f"{ids['ftrace', t]} in ftrace afterwards")
+
+
 def test_fallback_on_stock_kernel(ctx):
     """Debian's kernel has none of the series' tracepoints: trace latency
     says so once, times the functions instead, and still fills histograms
@@ -276,6 +337,15 @@ def test_fallback_on_stock_kernel(ctx):
     r = iommuctl("trace", "flush", "1", "1")
     check(r.returncode == 1 and "no iommu:" in r.stderr and "iommu-bpf kernel series" in r.stderr,
           f"trace flush on a stock kernel should fail clearly: {r.returncode} {r.stderr}")
+
+
+def first_tests(profile):
+    """Tests that must see the boot's first attach of a static domain."""
+    if profile not in ("intel", "virtio") or not os.access(IOMMUCTL, os.X_OK):
+        return []
+    ctx = Ctx(profile)
+    return [("iommuctl_events_alone_number_static_domains",
+             lambda: test_events_alone_number_static_domains(ctx))]
 
 
 def tests(profile):
