@@ -10,13 +10,14 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 KSCRIPTS := kernel/scripts
 
-.PHONY: help deps kernel kernel-debug kernel-tree kernel-export kernel-check bpftools tools \
+.PHONY: help deps kernel kernel-debug kernels kernel-tree kernel-export kernel-check bpftools tools \
 	run bench test test-host test-vm golden fuzz clean install
 
 help:
 	@echo "make deps           install Debian packages and virtme-ng (idempotent)"
 	@echo "make kernel         build/kernel: the patched 6.12 kernel (cached by inputs)"
 	@echo "make kernel-debug   build/kernel-debug: the same with lockdep, KASAN, UBSAN, kmemleak, fault injection"
+	@echo "make kernels        both at once"
 	@echo "make kernel-tree    build/linux: source + series as a git tree (tag 'base')"
 	@echo "make kernel-export  write build/linux's commits back to kernel/patches"
 	@echo "make kernel-check   build every step of the series, checkpatch --strict each patch"
@@ -39,6 +40,13 @@ kernel: deps
 
 kernel-debug: deps
 	@FLAVOR=debug $(KSCRIPTS)/build-kernel.sh
+
+# Both at once: each build leaves a core idle in its serial steps (the
+# tree's extraction, linking, BTF), and the other build fills it.
+kernels: deps
+	@$(KSCRIPTS)/build-kernel.sh & main=$$!; \
+	FLAVOR=debug $(KSCRIPTS)/build-kernel.sh; debug=$$?; \
+	wait $$main && exit $$debug
 
 kernel-tree: deps
 	@$(KSCRIPTS)/prepare-tree.sh
@@ -66,13 +74,12 @@ run: deps kernel tools
 bench: deps kernel tools
 	@bench/run.sh
 
-# The debug kernel's profile starts first: it is the longest lane (its
-# kernel is built from allnoconfig to keep a cold run under 60 minutes).
-test: deps kernel kernel-debug tools
+# The debug kernel's profile starts first: it is the longest lane.
+test: deps kernels tools
 	@selftests/run.sh debug host intel virtio mock policy policy-noopt \
 		policy-cm-lockdown policy-strict policy-strict-noopt policy-strict-conf stock boot
 
-test-debug: deps kernel kernel-debug tools
+test-debug: deps kernels tools
 	@selftests/run.sh debug
 
 test-host: deps tools

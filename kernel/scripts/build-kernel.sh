@@ -26,6 +26,10 @@ if [ "${1:-}" = --if-cached ]; then
 	exit 3
 fi
 
+# Both flavors may build at once (make test): one prepares build/linux
+# while the other waits for it
+exec 9> "$BUILD/.linux.lock"
+flock 9
 if [ "$FLAVOR" = debug ]; then
 	# A worktree of build/linux at the same commit: its own objects
 	FLAVOR= "$TOP/kernel/scripts/prepare-tree.sh"
@@ -35,6 +39,7 @@ if [ "$FLAVOR" = debug ]; then
 else
 	"$TOP/kernel/scripts/prepare-tree.sh"
 fi
+flock -u 9
 
 export CCACHE_DIR=${CCACHE_DIR:-$CACHE/ccache}
 export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-8G}

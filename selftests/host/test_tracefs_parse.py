@@ -19,7 +19,7 @@ TRACE = """\
    kworker/u8:2-55 [000] d..1.     7.000000: dma_map_page: 0000:00:03.0 dir=BIDIRECTIONAL dma_addr=fffff000 size=4096 phys_addr=1000 attrs=
 """
 # Checks made: selftests/host/run.sh fails the suite if fewer are printed
-PLAN = 6
+PLAN = 8
 
 
 def main():
@@ -39,6 +39,12 @@ def main():
     t("hex and negative values", recs[1].int("iova") == 0xfffff000 and recs[2].int("ret") == -16)
     t("empty values", recs[3].f["device"] == "" and recs[3].f["op"] == "claim")
     t("raw body of events without key=value names", recs[4].body.startswith("0000:00:03.0 "))
+    t("only the events named, not those with the name in a field",
+      [r.event for r in parse(TRACE + TRACE.replace("dma_owner:", "x: dma_owner:"),
+                              ("dma_owner", "dma_fq_flush"))] ==
+      ["dma_fq_flush", "dma_owner", "dma_fq_flush"])
+    t("the first records only, when limited",
+      [r.event for r in parse(TRACE, limit=2)] == ["dma_fq_flush", "iommu_dma_unmap"])
     return 1 if fails else 0
 
 

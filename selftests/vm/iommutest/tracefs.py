@@ -34,16 +34,22 @@ class Record:
         return f"{self.event}@{self.cpu}/{self.ts} {self.f}"
 
 
-def parse(text):
+def parse(text, events=(), limit=None):
+    """Records of text (of events, if named), the first limit of them if
+    given: under TCG a record takes about a millisecond to parse, and a
+    1 s benchmark traces about 10^5."""
     out = []
+    marks = tuple(f" {e}: " for e in events)
     for line in text.splitlines():
-        if line.startswith("#"):
+        if line.startswith("#") or (marks and not any(m in line for m in marks)):
             continue
         m = LINE.match(line)
-        if not m:
+        if not m or (events and m["event"] not in events):
             continue
         out.append(Record(m["event"], int(m["cpu"]), float(m["ts"]),
                           m["body"]))
+        if limit is not None and len(out) == limit:
+            break
     return out
 
 
@@ -80,12 +86,12 @@ class Trace:
     def stop(self):
         self._w("tracing_on", "0")
 
-    def records(self, *events):
+    def text(self):
         with open(os.path.join(self.dir, "trace")) as f:
-            recs = parse(f.read())
-        if events:
-            recs = [r for r in recs if r.event in events]
-        return recs
+            return f.read()
+
+    def records(self, *events):
+        return parse(self.text(), events)
 
     def dropped(self):
         """Events lost because the buffer was full, over all CPUs."""
