@@ -191,6 +191,17 @@ def test_flush_matches_ftrace_hist(ctx):
     check(expo["count"] <= released, f"{expo['count']} exposures, {released} released")
 
 
+def iommufd_claim(bdf):
+    """Bind bdf to vfio-pci and to iommufd, which claims its DMA (the group
+    moves to a blocking domain), then close: the claim is released."""
+    pci.bind(bdf, "vfio-pci")
+    dev = uapi.IommufdDevice(bdf)
+    try:
+        dev.bind()
+    finally:
+        dev.close()
+
+
 def test_events_match_ftrace(ctx):
     """The event stream carries what the tracepoints carry: compared record
     by record with an ftrace instance on the same events."""
@@ -202,12 +213,7 @@ def test_events_match_ftrace(ctx):
     tool = start_iommuctl("trace", "events", "-j")
     try:
         switch_mode(ctx, "DMA")
-        pci.bind(ctx.bdf, "vfio-pci")
-        dev = uapi.IommufdDevice(ctx.bdf)
-        try:
-            dev.bind()
-        finally:
-            dev.close()
+        iommufd_claim(ctx.bdf)
         pci.bind(ctx.bdf, BENCH)
         time.sleep(0.5)         # let the ring buffer drain
     finally:
@@ -253,12 +259,7 @@ def moves(ctx, mode):
     pci.unbind(ctx.bdf)
     pci.set_group_type(ctx.gid, "identity")
     pci.bind(ctx.bdf, BENCH)
-    pci.bind(ctx.bdf, "vfio-pci")
-    dev = uapi.IommufdDevice(ctx.bdf)
-    try:
-        dev.bind()
-    finally:
-        dev.close()
+    iommufd_claim(ctx.bdf)
     pci.unbind(ctx.bdf)
     pci.set_group_type(ctx.gid, mode)
     pci.bind(ctx.bdf, BENCH)
