@@ -17,14 +17,14 @@ struct {
 } events SEC(".maps");
 
 /* Records lost because the ring buffer was full */
-__u64 lost;
+__u64 lost_ringbuf;
 
 static __always_inline struct ev_record *ev_new(__u32 kind, struct device *dev)
 {
 	struct ev_record *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
 	if (!e) {
-		__sync_fetch_and_add(&lost, 1);
+		__sync_fetch_and_add(&lost_ringbuf, 1);
 		return NULL;
 	}
 	__builtin_memset(e, 0, sizeof(*e));

@@ -16,22 +16,22 @@
 /*
  * Exposure tracking (-E) costs a hash update per queued unmap and a walk of
  * the pending map per flush-queue flush, which is why it is opt-in and why
- * the map is small: a walk visits every bucket.
+ * the map is small: a walk visits every bucket.  Without -E, iommuctl gives
+ * it one entry.
  */
-#define MAX_PENDING	16384
-
 const volatile bool track_exposure = false;
 
+/* Shared by all CPUs (atomic updates): keys grow with the domains. */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 4096);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FLUSH_MAX_KEYS);
 	__type(key, struct flush_key);
 	__type(value, struct flush_val);
 } flushes SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 1024);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FLUSH_MAX_HISTS);
 	__type(key, struct flush_hist_key);
 	__type(value, struct hist);
 } flush_hists SEC(".maps");
@@ -45,7 +45,7 @@ struct pending_key {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MAX_PENDING);
+	__uint(max_entries, FLUSH_MAX_PENDING);
 	__type(key, struct pending_key);
 	__type(value, __u64);
 } pending SEC(".maps");
@@ -53,32 +53,30 @@ struct {
 /* Domain id -> a device it serves, for display */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
+	__uint(max_entries, FLUSH_MAX_KEYS);
 	__type(key, __u32);
 	__type(value, struct domain_dev);
 } domain_devs SEC(".maps");
 
 /* Queued unmaps that did not fit in the pending map (exposure undercounted) */
-__u64 pending_dropped;
+__u64 lost_pending;
+
+static const struct flush_val flush_zero;
 
 static __always_inline void count(__u32 kind, __u32 domain, __u64 ns,
 				  __u64 pages, __u64 released)
 {
 	struct flush_key key = { .kind = kind, .domain = domain };
-	struct flush_val *v, zero = {};
+	struct flush_val *v = map_get_or_create(&flushes, &key, &flush_zero);
 
-	v = bpf_map_lookup_elem(&flushes, &key);
-	if (!v) {
-		bpf_map_update_elem(&flushes, &key, &zero, BPF_NOEXIST);
-		v = bpf_map_lookup_elem(&flushes, &key);
-		if (!v)
-			return;
-	}
-	/* Per-CPU and one program per kind: see hist_bpf.h. */
-	v->count++;
-	v->ns += ns;
-	v->pages += pages;
-	v->released += released;
+	if (!v)
+		return;
+	__sync_fetch_and_add(&v->count, 1);
+	__sync_fetch_and_add(&v->ns, ns);
+	if (pages)
+		__sync_fetch_and_add(&v->pages, pages);
+	if (released)
+		__sync_fetch_and_add(&v->released, released);
 }
 
 static __always_inline void hist_add(__u32 which, __u32 domain, __u64 val)
@@ -195,7 +193,7 @@ int BPF_PROG(kind##_dma_unmap, struct device *dev,			\
 		return 0;						\
 	now = bpf_ktime_get_ns();					\
 	if (bpf_map_update_elem(&pending, &key, &now, BPF_ANY))		\
-		__sync_fetch_and_add(&pending_dropped, 1);		\
+		__sync_fetch_and_add(&lost_pending, 1);		\
 	return 0;							\
 }
 

@@ -16,15 +16,20 @@ const volatile bool filter_dev = false;
 const volatile char dev_filter[DEV_NAME_LEN] = {};
 const volatile __u32 ops_mask = ~0U;
 
-/* With -D or -d: a histogram per operation and device (or domain). */
+/*
+ * With -D: a histogram per operation and device (or domain), shared by all
+ * CPUs.  iommuctl sizes both maps at load time: the one a mode does not use
+ * gets a single entry.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 4096);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LAT_MAX_KEYS);
 	__type(key, struct lat_key);
 	__type(value, struct hist);
 } hists SEC(".maps");
 
-/* Without: one histogram per operation, no hashing on the way. */
+/* Without -D (with or without -d): one histogram per operation, per CPU, no
+ * hashing on the way. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, LAT_NR_OPS);
@@ -51,21 +56,19 @@ static __always_inline void lat_record(__u32 op, struct device *dev,
 
 	if (!(ops_mask & (1U << op)))
 		return;
-	if (!per_device && !filter_dev) {
+	if (dev && (per_device || filter_dev))
+		bpf_probe_read_kernel_str(key.dev, sizeof(key.dev),
+					  BPF_CORE_READ(dev, kobj.name));
+	if (filter_dev && (!dev || !dev_matches(key.dev)))
+		return;
+	if (!per_device) {
 		struct hist *h = bpf_map_lookup_elem(&op_hists, &op);
 
 		if (h)
 			hist_add_to(h, ns);
 		return;
 	}
-	if (dev)
-		bpf_probe_read_kernel_str(key.dev, sizeof(key.dev),
-					  BPF_CORE_READ(dev, kobj.name));
-	if (filter_dev && (!dev || !dev_matches(key.dev)))
-		return;
-	if (!per_device)
-		__builtin_memset(key.dev, 0, sizeof(key.dev));
-	else if (!dev)
+	if (!dev)
 		key.domain = domain;
 	hist_record(&hists, &key, ns);
 }

@@ -20,6 +20,9 @@ enum lat_op {
 	LAT_NR_OPS,
 };
 
+/* trace latency -D: (operation, device or domain) histograms, 2 KB each */
+#define LAT_MAX_KEYS	1024
+
 struct lat_key {
 	__u32 op;		/* enum lat_op */
 	__u32 domain;		/* domain id, with -D, for core ops */
@@ -35,6 +38,12 @@ enum flush_kind {
 	FLUSH_FQ_FULL,		/* iommu:dma_fq_flush reason=full */
 	FLUSH_NR_KINDS,
 };
+
+/* trace flush: (kind, domain) counters; (histogram, domain) histograms */
+#define FLUSH_MAX_KEYS	4096
+#define FLUSH_MAX_HISTS	1024
+/* trace flush -E: queued unmaps not yet flushed (a flush walks them all) */
+#define FLUSH_MAX_PENDING	16384
 
 struct flush_key {
 	__u32 kind;		/* enum flush_kind */

@@ -191,6 +191,127 @@ def test_flush_matches_ftrace_hist(ctx):
     check(expo["count"] <= released, f"{expo['count']} exposures, {released} released")
 
 
+# Issue 10: the BPF maps of any one command fit in 16 MiB on a 256-CPU server.
+MAP_BUDGET = 16 << 20
+SERVER_CPUS = 256
+# BPF_MAP_TYPE_{PERCPU_HASH,PERCPU_ARRAY,LRU_PERCPU_HASH,PERCPU_CGROUP_STORAGE}
+PERCPU_TYPES = {5, 6, 10, 21}
+
+
+def possible_cpus():
+    with open("/sys/devices/system/cpu/possible") as f:
+        spec = f.read().strip()
+    n = 0
+    for part in spec.split(","):
+        lo, _, hi = part.partition("-")
+        n += int(hi or lo) - int(lo) + 1
+    return n
+
+
+def fdinfo_maps(pid):
+    """The kernel's own accounting of every BPF map pid holds, by map id:
+    {field: value} from /proc/PID/fdinfo (map_type, max_entries, memlock)."""
+    maps = {}
+    for fd in os.listdir(f"/proc/{pid}/fdinfo"):
+        try:
+            with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                text = f.read()
+        except OSError:
+            continue
+        fields = dict(re.findall(r"^(\w+):\s*(\S+)", text, re.M))
+        if "map_id" in fields:
+            maps[int(fields["map_id"])] = fields
+    return maps
+
+
+def maps_within_budget(name, pid):
+    """The maps pid holds, from the kernel; fails if they would exceed the
+    budget with per-CPU maps scaled to SERVER_CPUS (the whole memlock of a
+    per-CPU map is scaled: an upper bound).  Returns the unscaled total."""
+    ncpu = possible_cpus()
+    maps = fdinfo_maps(pid)
+    check(maps, f"{name}: no BPF map in /proc/{pid}/fdinfo")
+    total = sum(int(m["memlock"]) for m in maps.values())
+    server = sum(int(m["memlock"]) * (SERVER_CPUS / ncpu
+                                      if int(m["map_type"]) in PERCPU_TYPES else 1)
+                 for m in maps.values())
+    print(f"# maps of {name}: {len(maps)}, {total} bytes with {ncpu} possible "
+          f"CPUs, {server / 2**20:.2f} MiB at {SERVER_CPUS}")
+    check(server <= MAP_BUDGET,
+          f"{name}: maps take {server / 2**20:.1f} MiB at {SERVER_CPUS} CPUs "
+          f"(budget 16): {maps}")
+    return total
+
+
+def test_maps_fit_a_server(ctx):
+    """Each trace command's maps, read from the kernel while it runs, take
+    at most 16 MiB with per-CPU maps scaled to 256 possible CPUs; --stats
+    reports the same total; and Ctrl-C in the middle of an interval reports
+    the interval's real length."""
+    ensure_group(ctx)
+    ncpu = possible_cpus()
+    events = start_iommuctl("trace", "events", "-j")
+    maps_within_budget("trace events", events.p.pid)
+    events.p.send_signal(signal.SIGINT)
+    events.wait()
+    commands = [("latency",), ("latency", "-D"), ("latency", "-d", ctx.bdf),
+                ("flush",), ("flush", "-E")]
+    for cmd in commands:
+        tool = start_iommuctl("trace", *cmd, "-j", "--stats", "60", "1")
+        began = time.monotonic()
+        name = "trace " + " ".join(cmd)
+        total = maps_within_budget(name, tool.p.pid)
+        time.sleep(1)
+        tool.p.send_signal(signal.SIGINT)
+        out, err = tool.wait()
+        took = time.monotonic() - began
+        m = re.search(r"BPF maps use (\d+) bytes .* with (\d+) possible CPUs", err)
+        check(m and int(m[1]) == total and int(m[2]) == ncpu,
+              f"{name}: --stats should report {total} bytes, {ncpu} CPUs: {err}")
+        obj = json.loads(out.strip().splitlines()[-1])
+        check(0.5 < obj["interval_s"] <= took,
+              f"{name}: interrupted after {took:.1f} s of a 60 s interval, "
+              f"reported interval_s {obj['interval_s']}")
+        lost = obj.get("lost", {})
+        check(lost.get("map_full") == 0 and lost.get("recursion") == 0 and
+              ("exposure_untracked" in lost) == ("-E" in cmd),
+              f"{name}: per-interval losses {lost}")
+
+
+def test_full_map_is_counted(ctx):
+    """With room for one per-device histogram, the second operation's
+    samples are not recorded: counted ones plus lost ones equal ftrace's
+    count of both operations, in the interval's own "lost" field."""
+    switch_mode(ctx, "DMA")
+    tool = start_iommuctl("trace", "latency", "-D", "-K", "1", "-d", ctx.bdf, "-j",
+                          "-o", "dma_map,dma_unmap", "6", "1")
+    maps = HistTrigger("iommu_dma_map", "hist:keys=device:vals=hitcount")
+    unmaps = HistTrigger("iommu_dma_unmap", "hist:keys=device:vals=hitcount")
+    try:
+        dmabench.run(seconds=1)
+        want = sum(hist_rows(h.read(), "device").get(ctx.bdf, {}).get("hitcount", 0)
+                   for h in (maps, unmaps))
+    finally:
+        maps.close()
+        unmaps.close()
+    out, err = tool.wait()
+    obj = json.loads(out.strip().splitlines()[-1])
+    got = sum(e["count"] for e in obj["latency"])
+    lost = obj["lost"]["map_full"]
+    check(len(obj["latency"]) == 1 and lost > 100,
+          f"one histogram and many samples lost expected: {len(obj['latency'])} "
+          f"histograms, {lost} lost")
+    check(got + lost == want,
+          f"recorded {got} + not recorded {lost} != ftrace's {want} maps and unmaps")
+    text = start_iommuctl("trace", "latency", "-D", "-K", "1", "-d", ctx.bdf, "4", "1")
+    dmabench.run(seconds=1)
+    out, _ = text.wait()
+    check(re.search(r"^\(not recorded: \d+ samples with a new key \(map full\)", out, re.M),
+          f"the text output should end with a footnote: {out[-300:]}")
+    r = iommuctl("trace", "latency", "-K", "8", "1", "1")
+    check(r.returncode == 2 and "-D" in r.stderr, f"-K without -D: {r.returncode} {r.stderr}")
+
+
 def iommufd_claim(bdf):
     """Bind bdf to vfio-pci and to iommufd, which claims its DMA (the group
     moves to a blocking domain), then close: the claim is released."""
@@ -317,6 +438,7 @@ def test_fallback_on_stock_kernel(ctx):
     check(nics, "no NIC in the VM (boot with -device e1000e)")
     pci_names = {os.path.basename(os.readlink(f"/sys/class/net/{n}/device")) for n in nics}
     tool = start_iommuctl("trace", "latency", "-D", "-j", "4", "1")
+    maps_within_budget("trace latency -D (fallback)", tool.p.pid)
     for _ in range(2):
         for n in nics:
             subprocess.run(["ip", "link", "set", n, "up"], check=True)
@@ -327,7 +449,13 @@ def test_fallback_on_stock_kernel(ctx):
     check(err.count("no iommu:") == 1 and ("fentry/fexit" in err or "kprobes" in err),
           f"the fallback should be announced once on stderr: {err}")
     print("# fallback mode: " + ("kprobes" if "using kprobes" in err else "fentry/fexit"))
-    lat = json.loads(out.strip().splitlines()[-1])["latency"]
+    obj = json.loads(out.strip().splitlines()[-1])
+    lost = obj["lost"]
+    kprobes = "using kprobes" in err
+    check(lost["map_full"] == 0 and lost["too_deep"] == 0 and
+          ("kprobe" in lost) == kprobes,
+          f"the fallback's losses ({'kprobes' if kprobes else 'fentry'}): {lost}")
+    lat = obj["latency"]
     mine = {(e["op"], e["device"]): e for e in lat}
     maps = [e for (op, dev), e in mine.items() if op == "dma_map" and dev in pci_names]
     unmaps = [e for (op, dev), e in mine.items()
@@ -367,5 +495,7 @@ def tests(profile):
         test_flush_matches_ftrace_hist,
         test_events_match_ftrace,
     ]
+    if profile == "intel":     # the same BPF code under either IOMMU: once
+        order += [test_maps_fit_a_server, test_full_map_is_counted]
     return [("iommuctl_" + fn.__name__[len("test_"):], (lambda fn=fn: fn(ctx)))
             for fn in order]

@@ -5,6 +5,7 @@
  * bpftool-style dispatch: iommuctl OBJECT COMMAND [options]; each command
  * parses its own options with argp and has --help with examples.
  */
+#define _GNU_SOURCE	/* vasprintf */
 #include <argp.h>
 #include <dirent.h>
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -100,24 +102,31 @@ static char verifier_tail[4096];
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 			va_list args)
 {
-	char line[1024];
+	char *line, *from;
 	size_t have, len;
+	int ret = 0;
 
-	vsnprintf(line, sizeof(line), fmt, args);
+	/* Whole: a verifier log comes as one message, its reason at the end. */
+	if (vasprintf(&line, fmt, args) < 0)
+		return 0;
 	/* Keep the last lines of whatever libbpf said (the verifier log). */
-	have = strlen(verifier_tail);
 	len = strlen(line);
+	from = line;
+	if (len >= sizeof(verifier_tail)) {
+		from = line + len - (sizeof(verifier_tail) - 1);
+		len = sizeof(verifier_tail) - 1;
+	}
+	have = strlen(verifier_tail);
 	if (have + len >= sizeof(verifier_tail)) {
 		size_t drop = have + len - sizeof(verifier_tail) + 1;
 
-		if (drop > have)
-			drop = have;
 		memmove(verifier_tail, verifier_tail + drop, have - drop + 1);
 	}
-	strncat(verifier_tail, line, sizeof(verifier_tail) - strlen(verifier_tail) - 1);
+	strcat(verifier_tail, from);
 	if (level == LIBBPF_WARN || verbose_libbpf)
-		return fputs(line, stderr);
-	return 0;
+		ret = fputs(line, stderr);
+	free(line);
+	return ret;
 }
 
 void trace_libbpf_setup(bool verbose)
@@ -362,6 +371,14 @@ static error_t trace_common_parse(int key, char *arg, struct argp_state *state)
 }
 
 const struct argp trace_common_argp = { trace_common_opts, trace_common_parse };
+
+double monotonic_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
 
 size_t map_keys(int fd, size_t key_size, void *keys, size_t max)
 {

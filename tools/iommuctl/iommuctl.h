@@ -68,6 +68,8 @@ extern const struct argp trace_common_argp;
  */
 typedef int (*iommu_group_dev_fn)(void *ctx, int group, const char *gdir, const char *dev);
 int iommu_groups_for_each_dev(iommu_group_dev_fn fn, void *ctx);
+/* CLOCK_MONOTONIC in seconds: interval lengths. */
+double monotonic_s(void);
 /* Up to max keys of a BPF map, key_size bytes each, into keys. */
 size_t map_keys(int fd, size_t key_size, void *keys, size_t max);
 

@@ -16,6 +16,7 @@
 #include "json.h"
 #include "policy_rules.h"
 #include "iommuctl/trace.h"
+#include "stats.h"
 #include "events.skel.h"
 
 static const char *const kind_names[EV_NR_KINDS] = {
@@ -243,10 +244,51 @@ static void print_text(const struct ev_record *e)
 	fflush(stdout);
 }
 
+static void read_losses(struct events_bpf *skel, struct trace_losses *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->has = LOSS_RINGBUF;
+	l->ringbuf = skel->bss->lost_ringbuf;
+	trace_losses_read(skel->skeleton, l);
+}
+
+/*
+ * Events lost since the last report, in the stream where they were lost:
+ * {"event": "lost", ...} with -j, a "(not recorded: ...)" line without.
+ */
+static void report_losses(struct events_bpf *skel, struct trace_losses *prev)
+{
+	struct trace_losses cur, d;
+	struct timespec ts;
+
+	read_losses(skel, &cur);
+	trace_losses_delta(&d, &cur, prev);
+	*prev = cur;
+	if (!trace_losses_total(&d))
+		return;
+	if (env.json) {
+		struct json j;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		json_init(&j, stdout);
+		json_begin_object(&j, NULL);
+		json_u64(&j, "ts_ns", ts.tv_sec * 1000000000ULL + ts.tv_nsec);
+		json_str(&j, "event", "lost");
+		trace_losses_json(&j, &d);
+		json_end_object(&j);
+		json_line(&j);
+	} else {
+		trace_losses_print(stdout, &d);
+	}
+	fflush(stdout);
+}
+
 static int on_event(void *ctx, void *data, size_t len)
 {
 	const struct ev_record *e = data;
 
+	if (env.max && env.seen >= env.max)
+		return 0;
 	if (len < sizeof(*e) || e->kind >= EV_NR_KINDS)
 		return 0;
 	if (env.dev && strcmp(e->dev, env.dev))
@@ -268,6 +310,7 @@ int cmd_trace_events(int argc, char **argv)
 		"attach_dev", "detach_dev", "attach_pasid", "detach_pasid",
 		"default_domain", "dma_owner", "io_page_fault", "policy_decision", NULL
 	};
+	struct trace_losses lost;
 	struct trace_env tenv = {};
 	bool policy;
 	struct ring_buffer *rb = NULL;
@@ -313,6 +356,7 @@ int cmd_trace_events(int argc, char **argv)
 		fprintf(stderr, "iommuctl: ring buffer: %s\n", strerror(errno));
 		goto out;
 	}
+	read_losses(skel, &lost);
 	trace_handle_signals();
 	fprintf(stderr, "Tracing IOMMU events... Hit Ctrl-C to end.\n");
 	while (!exiting) {
@@ -326,10 +370,14 @@ int cmd_trace_events(int argc, char **argv)
 			break;
 		}
 		err = 0;
+		report_losses(skel, &lost);
 	}
-	if (skel->bss->lost)
-		fprintf(stderr, "iommuctl: %llu events lost (ring buffer full)\n",
-			(unsigned long long)skel->bss->lost);
+	ring_buffer__consume(rb);
+	report_losses(skel, &lost);
+	if (trace_losses_total(&lost)) {
+		fprintf(stderr, "iommuctl: in all ");
+		trace_losses_print(stderr, &lost);
+	}
 out:
 	ring_buffer__free(rb);
 	events_bpf__destroy(skel);

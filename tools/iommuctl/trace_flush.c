@@ -7,6 +7,7 @@
 #include <argp.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,8 +68,6 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-#define MAX_ROWS 4096
-
 struct row {
 	struct flush_key key;
 	struct flush_val v;
@@ -88,50 +87,29 @@ static int cmp_row(const void *a, const void *b)
 	return (int)x->key.kind - (int)y->key.kind;
 }
 
-static size_t drain_counts(int fd, struct row *rows)
+/*
+ * Read and delete every key of a shared hash (at most max): keys added
+ * after the walk stay for the next interval.  rows: max records of
+ * row_size bytes, each a key then its value.
+ */
+static size_t drain(int fd, size_t key_size, size_t row_size, size_t val_off,
+		    void *rows, size_t max)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	struct flush_key keys[MAX_ROWS];
-	struct flush_val vals[ncpu];
-	size_t n = map_keys(fd, sizeof(keys[0]), keys, MAX_ROWS);
+	char *keys = calloc(max, key_size), *r = rows;
+	size_t n = 0, nk;
 
-	for (size_t i = 0; i < n; i++) {
-		memset(&rows[i], 0, sizeof(rows[i]));
-		rows[i].key = keys[i];
-		if (!bpf_map_lookup_elem(fd, &keys[i], vals))
-			for (int c = 0; c < ncpu; c++) {
-				rows[i].v.count += vals[c].count;
-				rows[i].v.ns += vals[c].ns;
-				rows[i].v.pages += vals[c].pages;
-				rows[i].v.released += vals[c].released;
-			}
-		bpf_map_delete_elem(fd, &keys[i]);
+	if (!keys)
+		return 0;
+	nk = map_keys(fd, key_size, keys, max);
+	for (size_t i = 0; i < nk; i++) {
+		char *row = r + n * row_size;
+
+		memset(row, 0, row_size);
+		memcpy(row, keys + i * key_size, key_size);
+		if (!bpf_map_lookup_and_delete_elem(fd, row, row + val_off))
+			n++;
 	}
-	qsort(rows, n, sizeof(*rows), cmp_row);
-	return n;
-}
-
-static size_t drain_hists(int fd, struct hrow *rows, size_t max)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	struct flush_hist_key *keys = calloc(max, sizeof(*keys));
-	struct hist *vals = calloc(ncpu, sizeof(*vals));
-	size_t n = 0;
-
-	if (!keys || !vals)
-		goto out;
-	n = map_keys(fd, sizeof(*keys), keys, max);
-	for (size_t i = 0; i < n; i++) {
-		memset(&rows[i], 0, sizeof(rows[i]));
-		rows[i].key = keys[i];
-		if (!bpf_map_lookup_elem(fd, &keys[i], vals))
-			for (int c = 0; c < ncpu; c++)
-				hist_merge(&rows[i].h, &vals[c]);
-		bpf_map_delete_elem(fd, &keys[i]);
-	}
-out:
 	free(keys);
-	free(vals);
 	return n;
 }
 
@@ -153,20 +131,25 @@ static struct hist *find_hist(struct hrow *h, size_t n, __u32 which, __u32 domai
 	return NULL;
 }
 
-static void print_interval(struct flush_bpf *skel, long secs, struct trace_stats *ts)
+static void print_interval(void *ctx, double secs,
+			   const struct trace_losses *lost, struct trace_stats *ts)
 {
-	static struct row rows[MAX_ROWS];
-	static struct hrow hrows[256];
+	struct flush_bpf *skel = ctx;
+	static struct row rows[FLUSH_MAX_KEYS];
+	static struct hrow hrows[FLUSH_MAX_HISTS];
 	int devs_fd = bpf_map__fd(skel->maps.domain_devs);
 	const struct unit bytes = { "bytes", 1 }, usecs = { "usecs", 1000 };
-	size_t n = drain_counts(bpf_map__fd(skel->maps.flushes), rows);
-	size_t nh = drain_hists(bpf_map__fd(skel->maps.flush_hists), hrows, 256);
-	__u64 dropped = skel->bss->pending_dropped;
+	size_t n = drain(bpf_map__fd(skel->maps.flushes), sizeof(rows[0].key),
+			 sizeof(rows[0]), offsetof(struct row, v), rows, FLUSH_MAX_KEYS);
+	size_t nh = drain(bpf_map__fd(skel->maps.flush_hists), sizeof(hrows[0].key),
+			  sizeof(hrows[0]), offsetof(struct hrow, h), hrows,
+			  FLUSH_MAX_HISTS);
 	char dev[DEV_NAME_LEN], when[32];
 	time_t now = time(NULL);
 
-	if (secs < 1)
-		secs = 1;
+	qsort(rows, n, sizeof(*rows), cmp_row);
+	if (secs < 0.001)
+		secs = 0.001;
 	for (size_t i = 0; i < n; i++)
 		ts->events += rows[i].v.count;
 	strftime(when, sizeof(when), "%H:%M:%S", localtime(&now));
@@ -179,8 +162,8 @@ static void print_interval(struct flush_bpf *skel, long secs, struct trace_stats
 		json_init(&j, stdout);
 		json_begin_object(&j, NULL);
 		json_i64(&j, "time", now);
-		json_i64(&j, "interval_s", secs);
-		json_u64(&j, "exposure_untracked", dropped);
+		json_f64(&j, "interval_s", secs);
+		trace_losses_json(&j, lost);
 		json_begin_array(&j, "domains");
 		for (size_t i = 0; i <= n; i++) {
 			if (open && (i == n || rows[i].key.domain != cur)) {
@@ -236,7 +219,10 @@ static void print_interval(struct flush_bpf *skel, long secs, struct trace_stats
 	if (o->timestamp)
 		printf("%-8s\n", when);
 	if (!n) {
-		printf("(no IOTLB flushes traced)\n\n");
+		printf("(no IOTLB flushes traced)\n");
+		trace_losses_print(stdout, lost);
+		printf("\n");
+		fflush(stdout);
 		return;
 	}
 	printf("%-7s %-16s %-9s %10s %10s %10s %12s %9s\n", "DOMAIN", "DEVICE", "KIND",
@@ -264,11 +250,23 @@ static void print_interval(struct flush_bpf *skel, long secs, struct trace_stats
 		hist_print(stdout, &hrows[i].h, expo ? &usecs : &bytes);
 		hist_print_summary(stdout, &hrows[i].h, expo ? &usecs : &bytes);
 	}
-	if (dropped)
-		printf("(%llu queued unmaps were not tracked: exposure undercounted)\n",
-		       dropped);
+	if (trace_losses_total(lost)) {
+		printf("\n");
+		trace_losses_print(stdout, lost);
+	}
 	printf("\n");
 	fflush(stdout);
+}
+
+static void read_losses(void *ctx, struct trace_losses *l)
+{
+	struct flush_bpf *skel = ctx;
+
+	memset(l, 0, sizeof(*l));
+	l->has = LOSS_MAP_FULL | (exposure ? LOSS_PENDING : 0);
+	l->map_full = skel->bss->lost_map_full;
+	l->pending = skel->bss->lost_pending;
+	trace_losses_read(skel->skeleton, l);
 }
 
 int cmd_trace_flush(int argc, char **argv)
@@ -280,10 +278,8 @@ int cmd_trace_flush(int argc, char **argv)
 		"iommu_dma_unmap", NULL
 	};
 	struct trace_env tenv = {};
-	struct trace_stats ts = {};
 	struct flush_bpf *skel;
-	int err, printed = 0;
-	time_t start, last;
+	int err;
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return EXIT_USAGE;
@@ -298,35 +294,24 @@ int cmd_trace_flush(int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 	skel->rodata->track_exposure = exposure;
+	bpf_map__set_max_entries(skel->maps.pending, exposure ? FLUSH_MAX_PENDING : 1);
 	trace_select_programs(skel->obj, tenv.use_raw_tp);
 	err = flush_bpf__load(skel);
 	if (err) {
 		trace_report_load_error("flush", err);
 		goto out;
 	}
-	if (o->stats)
-		trace_stats_begin(&ts, skel->obj);
 	err = flush_bpf__attach(skel);
 	if (err) {
 		fprintf(stderr, "iommuctl: attaching to the iommu tracepoints failed: %s\n",
 			strerror(-err));
 		goto out;
 	}
-	trace_handle_signals();
-	fprintf(stderr, "Tracing IOTLB flushes... %s\n",
-		o->nargs ? "" : "Hit Ctrl-C to end.");
-	start = last = time(NULL);
-	while (!exiting && printed < o->count) {
-		time_t now;
-
-		sleep(o->interval);
-		now = time(NULL);
-		print_interval(skel, o->nargs ? o->interval : now - last, &ts);
-		last = now;
-		printed++;
-	}
-	if (o->stats)
-		trace_stats_end(&ts, skel->obj, time(NULL) - start);
+	trace_loop_run(&(struct trace_loop){
+		.banner = "Tracing IOTLB flushes...",
+		.obj = skel->obj, .ctx = skel,
+		.read_losses = read_losses, .print = print_interval,
+	});
 out:
 	flush_bpf__destroy(skel);
 	return err ? EXIT_FAILURE : 0;

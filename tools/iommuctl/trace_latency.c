@@ -30,9 +30,11 @@ static struct {
 	bool per_device;
 	const char *dev;
 	__u32 ops;
+	__u32 max_keys;		/* histograms with -D */
 	struct unit unit;
 } env = {
 	.ops = (1U << LAT_NR_OPS) - 1,
+	.max_keys = LAT_MAX_KEYS,
 	.unit = { "usecs", 1000 },
 };
 static struct trace_opts *const o = &trace_opts;
@@ -40,8 +42,8 @@ static struct trace_opts *const o = &trace_opts;
 static const char doc[] =
 "Latency histograms of IOMMU map and unmap operations.\n"
 "\n"
-"USAGE: iommuctl trace latency [-D] [-d DEV] [-o OPS] [-m|-u|-n] [-T] [-j]\n"
-"                              [--stats] [-v] [interval [count]]\n"
+"USAGE: iommuctl trace latency [-D [-K KEYS]] [-d DEV] [-o OPS] [-m|-u|-n]\n"
+"                              [-T] [-j] [--stats] [-v] [interval [count]]\n"
 "\n"
 "Operations (-o, comma-separated):\n"
 "  dma_map             DMA API map through dma-iommu (iommu:iommu_dma_map)\n"
@@ -52,6 +54,9 @@ static const char doc[] =
 "  domain_unmap        iommu_unmap()/iommu_unmap_fast()\n"
 "\n"
 "Without an interval, runs until Ctrl-C and prints once at the end.\n"
+"Memory: one histogram per operation and CPU (10 KB per CPU); with -D, up to\n"
+"KEYS shared histograms of 2 KB (1024: 2 MB).  Samples that find no room\n"
+"are counted and shown as not recorded, as are runs the kernel skipped.\n"
 "On a kernel without the iommu-bpf tracepoints, times iommu_dma_map_page,\n"
 "iommu_dma_unmap_page, iommu_map and iommu_unmap with fentry/fexit (kprobes\n"
 "if fentry cannot attach) and says so on stderr.\n"
@@ -66,6 +71,8 @@ static const struct argp_option opts[] = {
 	{ "per-device", 'D', NULL, 0, "one histogram per device (domain for domain_*)", 0 },
 	{ "device", 'd', "DEV", 0, "only this device (e.g. 0000:00:03.0); dma_* ops only", 0 },
 	{ "ops", 'o', "OPS", 0, "operations to trace (see above)", 0 },
+	{ "max-keys", 'K', "KEYS", 0, "with -D: at most KEYS (operation, device) "
+	  "histograms (default 1024)", 0 },
 	{ "milliseconds", 'm', NULL, 0, "print in milliseconds", 0 },
 	{ "microseconds", 'u', NULL, 0, "print in microseconds (default)", 0 },
 	{ "nanoseconds", 'n', NULL, 0, "print in nanoseconds", 0 },
@@ -120,6 +127,17 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		if (parse_ops(arg))
 			exit(EXIT_USAGE);
 		break;
+	case 'K': {
+		char *end;
+		unsigned long v;
+
+		errno = 0;
+		v = strtoul(arg, &end, 10);
+		if (errno || *end || !v || v > 1U << 20)
+			argp_error(state, "invalid KEYS '%s': want 1 to 1048576", arg);
+		env.max_keys = v;
+		break;
+	}
 	case 'm':
 		env.unit = (struct unit){ "msecs", 1000000 };
 		break;
@@ -151,35 +169,44 @@ static int cmp_entry(const void *a, const void *b)
 	return strcmp(x->key.dev, y->key.dev);
 }
 
+/* What run() needs of either skeleton. */
+struct lat_obj {
+	int fd, fd_ops;		/* hists (-D), op_hists (otherwise) */
+	struct bpf_object *obj;
+	const struct bpf_object_skeleton *skel;
+	const volatile __u64 *map_full, *too_deep;	/* too_deep: fallback */
+};
+
 /*
- * Read and reset the histograms: per-CPU copies summed per key, from the
- * per-operation array (fd_ops, when not split by device; -1 if none) and
- * the hash.
+ * Read and reset the histograms: from the per-operation array (per-CPU
+ * copies summed) without -D, from the shared hash with it.  Every key the
+ * hash holds is drained: it has at most env.max_keys.
  */
-static int drain(int fd, int fd_ops, struct entry **out, size_t *n_out)
+static int drain(const struct lat_obj *lo, struct entry **out, size_t *n_out)
 {
 	int ncpu = libbpf_num_possible_cpus();
-	struct lat_key keys[4096];
-	size_t n = map_keys(fd, sizeof(keys[0]), keys, 4096);
-	struct hist *vals;
-	struct entry *e;
+	struct lat_key *keys = calloc(env.max_keys, sizeof(*keys));
+	struct hist *vals = calloc(ncpu, sizeof(*vals));
+	struct entry *e = calloc(env.max_keys + LAT_NR_OPS, sizeof(*e));
+	size_t n = 0, nk;
 
-	vals = calloc(ncpu, sizeof(*vals));
-	e = calloc(n + LAT_NR_OPS, sizeof(*e));
-	if (!vals || !e)
+	if (!keys || !vals || !e) {
+		free(keys);
+		free(vals);
+		free(e);
 		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		e[i].key = keys[i];
-		if (bpf_map_lookup_elem(fd, &keys[i], vals))
-			continue;
-		for (int c = 0; c < ncpu; c++)
-			hist_merge(&e[i].h, &vals[c]);
-		bpf_map_delete_elem(fd, &keys[i]);
 	}
-	for (__u32 op = 0; fd_ops >= 0 && op < LAT_NR_OPS; op++) {
+	nk = env.per_device ? map_keys(lo->fd, sizeof(*keys), keys, env.max_keys) : 0;
+	for (size_t i = 0; i < nk; i++) {
+		e[n].key = keys[i];
+		/* Keys added since map_keys() wait for the next interval. */
+		if (!bpf_map_lookup_and_delete_elem(lo->fd, &keys[i], &e[n].h))
+			n++;
+	}
+	for (__u32 op = 0; !env.per_device && op < LAT_NR_OPS; op++) {
 		struct entry *x = &e[n];
 
-		if (bpf_map_lookup_elem(fd_ops, &op, vals))
+		if (bpf_map_lookup_elem(lo->fd_ops, &op, vals))
 			continue;
 		x->key.op = op;
 		for (int c = 0; c < ncpu; c++)
@@ -187,9 +214,10 @@ static int drain(int fd, int fd_ops, struct entry **out, size_t *n_out)
 		if (!x->h.count)
 			continue;
 		memset(vals, 0, ncpu * sizeof(*vals));
-		bpf_map_update_elem(fd_ops, &op, vals, BPF_ANY);
+		bpf_map_update_elem(lo->fd_ops, &op, vals, BPF_ANY);
 		n++;
 	}
+	free(keys);
 	free(vals);
 	qsort(e, n, sizeof(*e), cmp_entry);
 	*out = e;
@@ -197,14 +225,16 @@ static int drain(int fd, int fd_ops, struct entry **out, size_t *n_out)
 	return 0;
 }
 
-static void print_interval(int fd, int fd_ops, int interval_s, struct trace_stats *ts)
+static void print_interval(void *ctx, double secs,
+			   const struct trace_losses *lost, struct trace_stats *ts)
 {
+	const struct lat_obj *lo = ctx;
 	struct entry *e;
 	size_t n;
 	char when[32];
 	time_t now = time(NULL);
 
-	if (drain(fd, fd_ops, &e, &n)) {
+	if (drain(lo, &e, &n)) {
 		fprintf(stderr, "iommuctl: out of memory\n");
 		return;
 	}
@@ -218,8 +248,9 @@ static void print_interval(int fd, int fd_ops, int interval_s, struct trace_stat
 		json_init(&j, stdout);
 		json_begin_object(&j, NULL);
 		json_i64(&j, "time", now);
-		json_i64(&j, "interval_s", interval_s);
+		json_f64(&j, "interval_s", secs);
 		json_str(&j, "unit", "ns");
+		trace_losses_json(&j, lost);
 		json_begin_array(&j, "latency");
 		for (size_t i = 0; i < n; i++) {
 			json_begin_object(&j, NULL);
@@ -253,39 +284,50 @@ static void print_interval(int fd, int fd_ops, int interval_s, struct trace_stat
 			hist_print(stdout, &e[i].h, &env.unit);
 			hist_print_summary(stdout, &e[i].h, &env.unit);
 		}
+		if (trace_losses_total(lost)) {
+			printf("\n");
+			trace_losses_print(stdout, lost);
+		}
 		printf("\n");
 		fflush(stdout);
 	}
 	free(e);
 }
 
-/* Print every interval until count or Ctrl-C; the programs are attached. */
-static void run(int fd, int fd_ops, struct bpf_object *obj)
+static void read_losses(void *ctx, struct trace_losses *l)
 {
-	struct trace_stats ts = {};
-	int printed = 0;
-	time_t start;
+	const struct lat_obj *lo = ctx;
 
-	if (o->stats)
-		trace_stats_begin(&ts, obj);
-	trace_handle_signals();
-	fprintf(stderr, "Tracing IOMMU map/unmap latency... %s\n",
-		o->nargs ? "" : "Hit Ctrl-C to end.");
-	start = time(NULL);
-	while (!exiting && printed < o->count) {
-		sleep(o->interval);	/* a signal ends the sleep early */
-		print_interval(fd, fd_ops, exiting && !o->nargs ?
-			       (int)(time(NULL) - start) : o->interval, &ts);
-		printed++;
+	memset(l, 0, sizeof(*l));
+	l->has = LOSS_MAP_FULL;
+	l->map_full = *lo->map_full;
+	if (lo->too_deep) {
+		l->has |= LOSS_TOO_DEEP;
+		l->too_deep = *lo->too_deep;
 	}
-	if (o->stats)
-		trace_stats_end(&ts, obj, time(NULL) - start);
+	trace_losses_read(lo->skel, l);
+}
+
+static void run(struct lat_obj *lo)
+{
+	const struct trace_loop loop = {
+		.banner = "Tracing IOMMU map/unmap latency...",
+		.obj = lo->obj, .ctx = lo,
+		.read_losses = read_losses, .print = print_interval,
+	};
+
+	trace_loop_run(&loop);
 }
 
 #define SET_RODATA(skel)						\
 	do {								\
 		(skel)->rodata->per_device = env.per_device;		\
 		(skel)->rodata->ops_mask = env.ops;			\
+		/* Only the map the mode uses gets its size. */		\
+		bpf_map__set_max_entries((skel)->maps.hists,		\
+					 env.per_device ? env.max_keys : 1); \
+		bpf_map__set_max_entries((skel)->maps.op_hists,	\
+					 env.per_device ? 1 : LAT_NR_OPS); \
 		if (env.dev) {						\
 			(skel)->rodata->filter_dev = true;		\
 			strncpy((char *)(skel)->rodata->dev_filter, env.dev, \
@@ -329,11 +371,19 @@ static int run_fallback(const char *missing)
 			strerror(-err));
 		kprobes = true;
 	}
-	if (err)
+	if (err) {
 		trace_report_load_error("fallback latency", err);
-	else
-		run(bpf_map__fd(skel->maps.hists), bpf_map__fd(skel->maps.op_hists),
-		    skel->obj);
+	} else {
+		struct lat_obj lo = {
+			.fd = bpf_map__fd(skel->maps.hists),
+			.fd_ops = bpf_map__fd(skel->maps.op_hists),
+			.obj = skel->obj, .skel = skel->skeleton,
+			.map_full = &skel->bss->lost_map_full,
+			.too_deep = &skel->bss->lost_too_deep,
+		};
+
+		run(&lo);
+	}
 	latency_fallback_bpf__destroy(skel);
 	return err ? EXIT_FAILURE : 0;
 }
@@ -347,12 +397,17 @@ int cmd_trace_latency(int argc, char **argv)
 	};
 	struct trace_env tenv = {};
 	struct latency_bpf *skel;
+	struct lat_obj lo;
 	int err;
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return EXIT_USAGE;
 	if (check_device_arg(env.dev))
 		return EXIT_USAGE;
+	if (env.max_keys != LAT_MAX_KEYS && !env.per_device) {
+		fprintf(stderr, "iommuctl: -K sizes the per-device histograms: use it with -D\n");
+		return EXIT_USAGE;
+	}
 	tenv.verbose = o->verbose;
 	trace_libbpf_setup(o->verbose);
 	err = trace_env_check(&tenv, events, true);
@@ -379,7 +434,13 @@ int cmd_trace_latency(int argc, char **argv)
 			strerror(-err));
 		goto out;
 	}
-	run(bpf_map__fd(skel->maps.hists), bpf_map__fd(skel->maps.op_hists), skel->obj);
+	lo = (struct lat_obj){
+		.fd = bpf_map__fd(skel->maps.hists),
+		.fd_ops = bpf_map__fd(skel->maps.op_hists),
+		.obj = skel->obj, .skel = skel->skeleton,
+		.map_full = &skel->bss->lost_map_full,
+	};
+	run(&lo);
 out:
 	latency_bpf__destroy(skel);
 	return err ? EXIT_FAILURE : 0;
