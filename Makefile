@@ -28,7 +28,7 @@ help:
 	@echo "make test           host checks, every VM profile (the debug kernel's too) and the boot test (TAP)"
 	@echo "make test-debug     the debug kernel's profile alone"
 	@echo "make test-host      host checks only"
-	@echo "make test-vm P=intel|virtio|mock|stock|policy...|boot   one VM profile (selftests/run-vm.sh)"
+	@echo "make test-vm P=intel|virtio|mock|stock[-6.12|-newest]|policy...|boot   one VM profile (selftests/run-vm.sh)"
 	@echo "make golden         refresh selftests/vm/golden from the built kernel"
 	@echo "make fuzz [FUZZ_SECONDS=600]   the rules parser under libFuzzer (default 60 s)"
 
@@ -77,7 +77,8 @@ bench: deps kernel tools
 # The debug kernel's profile starts first: it is the longest lane.
 test: deps kernels tools
 	@selftests/run.sh debug host intel virtio mock policy policy-noopt \
-		policy-cm-lockdown policy-strict policy-strict-noopt policy-strict-conf stock boot
+		policy-cm-lockdown policy-strict policy-strict-noopt policy-strict-conf \
+		stock stock-6.12 stock-newest boot
 
 test-debug: deps kernels tools
 	@selftests/run.sh debug

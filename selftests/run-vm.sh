@@ -3,7 +3,8 @@
 # run the VM test suite in it.  The guest writes TAP to results.tap in a
 # --rwdir directory; the full console goes to console.log beside it.
 #
-#   selftests/run-vm.sh intel|virtio|mock|stock|policy|policy-noopt|debug|
+#   selftests/run-vm.sh intel|virtio|mock|stock|stock-6.12|stock-newest|
+#                       policy|policy-noopt|debug|
 #                       policy-cm-lockdown|policy-strict|policy-strict-noopt|
 #                       policy-strict-conf [suite args...]
 #
@@ -18,6 +19,7 @@ export PATH=$CACHE/venv/bin:$PATH	# vng runs virtme-run from its venv
 # KERNEL_IMAGE: another build of the series (selftests/mutations/run.sh)
 KERNEL=${KERNEL_IMAGE:-$TOP/build/kernel/bzImage}
 VM_TIMEOUT=${VM_TIMEOUT:-1800}
+stock_modules=""
 
 profile=${1:?usage: $0 PROFILE [suite args] (see the case below)}
 shift
@@ -39,11 +41,21 @@ mock)
 	append=""
 	qemu=""
 	;;
-stock)
-	# Debian's own kernel, without the series: iommuctl's fallback.  A NIC
-	# makes DMA mappings when its link goes up.
-	KERNEL=$(ls /boot/vmlinuz-*-amd64 2>/dev/null | sort -V | tail -n 1)
-	[ -n "$KERNEL" ] || { echo "no Debian kernel in /boot: run 'make deps'" >&2; exit 1; }
+stock|stock-6.12|stock-newest)
+	# Debian's own kernels, without the series: iommuctl's fallback.  stock
+	# is the host's 6.1 (make deps); the others are fetched into the cache
+	# (selftests/stock-kernel.sh), their modules bind-mounted in the guest.
+	# A NIC makes DMA mappings when its link goes up.
+	if [ "$profile" = stock ]; then
+		KERNEL=$(ls /boot/vmlinuz-*-amd64 2>/dev/null | sort -V | tail -n 1)
+		[ -n "$KERNEL" ] || { echo "no Debian kernel in /boot: run 'make deps'" >&2; exit 1; }
+	else
+		KERNEL=$("$TOP/selftests/stock-kernel.sh" "${profile#stock-}") || exit 1
+		case "$KERNEL" in
+		*/boot/vmlinuz-*) stock_modules=${KERNEL%/boot/*}/lib/modules ;;
+		*) stock_modules=${KERNEL%/*/vmlinuz} ;;	# .../lib/modules/KVER/vmlinuz
+		esac
+	fi
 	append="intel_iommu=on"
 	qemu="-machine kernel-irqchip=split -device intel-iommu,intremap=on,caching-mode=off -device e1000e"
 	;;
@@ -95,7 +107,8 @@ policy-cm-lockdown|policy-strict|policy-strict-noopt|policy-strict-conf)
 	qemu="-machine kernel-irqchip=split -device intel-iommu,intremap=on,caching-mode=$cm -device edu"
 	;;
 *)
-	echo "unknown profile '$profile' (want intel, virtio, mock, stock, policy, policy-noopt, debug," \
+	echo "unknown profile '$profile' (want intel, virtio, mock, stock, stock-6.12, stock-newest," \
+		"policy, policy-noopt, debug," \
 		"policy-cm-lockdown, policy-strict, policy-strict-noopt or policy-strict-conf)" >&2
 	exit 2
 	;;
@@ -134,7 +147,7 @@ timeout --kill-after=30 "$VM_TIMEOUT" "${ns[@]}" "$VNG" --disable-kvm --force-9p
 	-r "$KERNEL" --cpus 2 -m 2G "${opts[@]}" \
 	--rwdir="$out" \
 	--cwd "$TOP" \
-	-e "/usr/bin/python3 $TOP/selftests/vm/main.py --profile $profile --out $out $*" \
+	-e "${stock_modules:+STOCK_MODULES=$stock_modules }/usr/bin/python3 $TOP/selftests/vm/main.py --profile $profile --out $out $*" \
 	> "$out/console.log" 2>&1 </dev/null
 rc=$?
 echo "$(($(date +%s) - start))" > "$out/seconds"

@@ -6,7 +6,8 @@
 #
 #   selftests/run.sh [debug] [host] [intel] [virtio] [mock] [policy]
 #                    [policy-noopt] [policy-cm-lockdown] [policy-strict]
-#                    [policy-strict-noopt] [policy-strict-conf] [stock] [boot]
+#                    [policy-strict-noopt] [policy-strict-conf] [stock]
+#                    [stock-6.12] [stock-newest] [boot]
 #                    (default: all)
 #
 # Suites run in $LANES lanes at once (default: one per CPU; each VM is a
@@ -18,7 +19,7 @@ set -uo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 suites=("$@")
 [ ${#suites[@]} -gt 0 ] || suites=(debug host intel virtio mock policy policy-noopt policy-cm-lockdown
-	policy-strict policy-strict-noopt policy-strict-conf stock boot)
+	policy-strict policy-strict-noopt policy-strict-conf stock stock-6.12 stock-newest boot)
 
 n=0 pass=0 fail=0 skip=0 broken=0
 echo "TAP version 13"
@@ -96,7 +97,7 @@ done
 
 for s in "${suites[@]}"; do
 	case "$s" in
-	host|boot|intel|virtio|mock|policy*|stock|debug) ;;
+	host|boot|intel|virtio|mock|policy*|stock|stock-6.12|stock-newest|debug) ;;
 	*) echo "unknown suite '$s'" >&2; exit 2 ;;
 	esac
 	rm -f "$TOP/build/$s.rc"

@@ -3,9 +3,13 @@
  * iommuctl trace latency on kernels without the iommu-bpf tracepoints (a
  * distribution's stock kernel): time the dma-iommu and core map/unmap
  * functions with fentry/fexit, or kprobe/kretprobe where fentry cannot
- * attach.  Begin and end are paired through a hash (see below), so this
- * costs more than the tracepoints do, and unmaps are classed strict or queued by
- * the group's default domain type rather than by what the unmap did.
+ * attach.  Which kernel function each slot times depends on the kernel
+ * (iommu_dma_map_page before the DMA API moved to physical addresses,
+ * iommu_dma_map_phys after): iommuctl finds them in the kernel's BTF and
+ * sets the attach targets before load.  Begin and end are paired through a
+ * hash (see below), so this costs more than the tracepoints do, and unmaps
+ * are classed strict or queued by the group's default domain type rather
+ * than by what the unmap did.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -15,7 +19,12 @@
 
 #define DOMAIN_DMA_FQ	11	/* IOMMU_DOMAIN_DMA_FQ, the same since 5.15 */
 
-enum fn { FN_DMA_MAP, FN_DMA_UNMAP, FN_MAP, FN_UNMAP };
+/* The slots; iommuctl's table in trace_latency.c names their functions. */
+enum fn {
+	FN_DMA_MAP, FN_DMA_UNMAP, FN_DMA_MAP_SG, FN_DMA_UNMAP_SG,
+	FN_MAP, FN_MAP_SG, FN_MAP_ATOMIC, FN_MAP_SG_ATOMIC,
+	FN_UNMAP, FN_UNMAP_FAST,
+};
 
 /*
  * Begin and end are paired on a stack per (context, function): the same
@@ -116,7 +125,16 @@ static __always_inline void end(__u32 fn)
 		op = BPF_CORE_READ(dev, iommu_group, default_domain, type) ==
 		     DOMAIN_DMA_FQ ? LAT_DMA_UNMAP_QUEUED : LAT_DMA_UNMAP_STRICT;
 		break;
+	case FN_DMA_MAP_SG:
+		op = LAT_DMA_MAP_SG;
+		break;
+	case FN_DMA_UNMAP_SG:
+		op = LAT_DMA_UNMAP_SG;
+		break;
 	case FN_MAP:
+	case FN_MAP_SG:
+	case FN_MAP_ATOMIC:
+	case FN_MAP_SG_ATOMIC:
 		op = LAT_CORE_MAP;
 		break;
 	default:
@@ -126,39 +144,46 @@ static __always_inline void end(__u32 fn)
 	lat_record(op, dev, 0, ns);
 }
 
-/* Only the first argument is used: the prototypes differ across versions. */
-SEC("fentry/iommu_dma_map_page")
-int BPF_PROG(fe_dma_map, struct device *dev) { begin(FN_DMA_MAP, dev); return 0; }
-SEC("fexit/iommu_dma_map_page")
-int BPF_PROG(fx_dma_map) { end(FN_DMA_MAP); return 0; }
-SEC("fentry/iommu_dma_unmap_page")
-int BPF_PROG(fe_dma_unmap, struct device *dev) { begin(FN_DMA_UNMAP, dev); return 0; }
-SEC("fexit/iommu_dma_unmap_page")
-int BPF_PROG(fx_dma_unmap) { end(FN_DMA_UNMAP); return 0; }
-SEC("fentry/iommu_map")
-int BPF_PROG(fe_map) { begin(FN_MAP, NULL); return 0; }
-SEC("fexit/iommu_map")
-int BPF_PROG(fx_map) { end(FN_MAP); return 0; }
-SEC("fentry/iommu_unmap")
-int BPF_PROG(fe_unmap) { begin(FN_UNMAP, NULL); return 0; }
-SEC("fexit/iommu_unmap")
-int BPF_PROG(fx_unmap) { end(FN_UNMAP); return 0; }
+/*
+ * Four programs per slot; iommuctl loads one pair.  Only the first argument
+ * is read (a struct device * for the DMA API slots): the prototypes differ
+ * across versions.  The section names carry no function: iommuctl sets it.
+ */
+#define SLOT(name, fn, DEV)						\
+SEC("fentry")								\
+int BPF_PROG(fe_##name, struct device *dev)				\
+{									\
+	begin(fn, DEV);							\
+	return 0;							\
+}									\
+SEC("fexit")								\
+int BPF_PROG(fx_##name)							\
+{									\
+	end(fn);							\
+	return 0;							\
+}									\
+SEC("kprobe")								\
+int BPF_KPROBE(kp_##name, struct device *dev)				\
+{									\
+	begin(fn, DEV);							\
+	return 0;							\
+}									\
+SEC("kretprobe")							\
+int BPF_KRETPROBE(krp_##name)						\
+{									\
+	end(fn);							\
+	return 0;							\
+}
 
-SEC("kprobe/iommu_dma_map_page")
-int BPF_KPROBE(kp_dma_map, struct device *dev) { begin(FN_DMA_MAP, dev); return 0; }
-SEC("kretprobe/iommu_dma_map_page")
-int BPF_KRETPROBE(krp_dma_map) { end(FN_DMA_MAP); return 0; }
-SEC("kprobe/iommu_dma_unmap_page")
-int BPF_KPROBE(kp_dma_unmap, struct device *dev) { begin(FN_DMA_UNMAP, dev); return 0; }
-SEC("kretprobe/iommu_dma_unmap_page")
-int BPF_KRETPROBE(krp_dma_unmap) { end(FN_DMA_UNMAP); return 0; }
-SEC("kprobe/iommu_map")
-int BPF_KPROBE(kp_map) { begin(FN_MAP, NULL); return 0; }
-SEC("kretprobe/iommu_map")
-int BPF_KRETPROBE(krp_map) { end(FN_MAP); return 0; }
-SEC("kprobe/iommu_unmap")
-int BPF_KPROBE(kp_unmap) { begin(FN_UNMAP, NULL); return 0; }
-SEC("kretprobe/iommu_unmap")
-int BPF_KRETPROBE(krp_unmap) { end(FN_UNMAP); return 0; }
+SLOT(dma_map, FN_DMA_MAP, dev)
+SLOT(dma_unmap, FN_DMA_UNMAP, dev)
+SLOT(dma_map_sg, FN_DMA_MAP_SG, dev)
+SLOT(dma_unmap_sg, FN_DMA_UNMAP_SG, dev)
+SLOT(map, FN_MAP, NULL)
+SLOT(map_sg, FN_MAP_SG, NULL)
+SLOT(map_atomic, FN_MAP_ATOMIC, NULL)
+SLOT(map_sg_atomic, FN_MAP_SG_ATOMIC, NULL)
+SLOT(unmap, FN_UNMAP, NULL)
+SLOT(unmap_fast, FN_UNMAP_FAST, NULL)
 
 char LICENSE[] SEC("license") = "GPL";

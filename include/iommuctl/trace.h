@@ -17,6 +17,8 @@ enum lat_op {
 	LAT_DMA_UNMAP_QUEUED,	/* iommu:iommu_dma_unmap, queued=1 */
 	LAT_CORE_MAP,		/* iommu:domain_map */
 	LAT_CORE_UNMAP,		/* iommu:domain_unmap */
+	LAT_DMA_MAP_SG,		/* fallback only: iommu_dma_map_sg() */
+	LAT_DMA_UNMAP_SG,	/* fallback only: iommu_dma_unmap_sg() */
 	LAT_NR_OPS,
 };
 

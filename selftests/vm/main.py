@@ -7,6 +7,7 @@ patched kernel.  Writes TAP to <out>/results.tap (and stdout).
 
 import argparse
 import os
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -102,7 +103,8 @@ def debug_suite(tap, only):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--profile", required=True,
-                    choices=["intel", "virtio", "mock", "stock", "policy", "policy-noopt",
+                    choices=["intel", "virtio", "mock", "stock", "stock-6.12", "stock-newest",
+                             "policy", "policy-noopt",
                              "debug", *CMDLINE_PROFILES])
     ap.add_argument("--out", required=True)
     ap.add_argument("--golden-out", help="write event formats here and exit")
@@ -125,6 +127,11 @@ def main():
         return 0
     if args.profile == "debug":
         return debug_suite(tap, args.only)
+    mods = os.environ.get("STOCK_MODULES")
+    if mods and not os.path.isdir(f"/lib/modules/{os.uname().release}"):
+        # A fetched kernel (selftests/stock-kernel.sh): its modules are not
+        # in the host's /lib/modules, which the guest shares.
+        subprocess.run(["mount", "--bind", mods, "/lib/modules"], check=True)
     if args.profile.startswith("policy"):
         # Two edu devices, one with a firmware 1:1 map (selftests/vm/acpi):
         # the tracepoint and iommuctl tests assume one plain edu.

@@ -362,8 +362,8 @@ def test_pasid_attach_detach_mock(ctx):
 
 def tests(profile):
     ctx = Ctx(profile)
-    if profile == "stock":
-        return []           # Debian's kernel has no series: see test_iommuctl
+    if profile.startswith("stock"):
+        return []           # Debian's kernels have no series: see test_iommuctl
     if profile == "mock":
         # iommufd's mock probes its devices only when no other IOMMU driver
         # is registered: 6.12 gives a device without a firmware node the

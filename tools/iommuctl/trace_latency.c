@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include "iommuctl.h"
 #include "histo.h"
 #include "iommuctl/trace.h"
@@ -24,6 +25,8 @@ static const char *const op_names[LAT_NR_OPS] = {
 	[LAT_DMA_UNMAP_QUEUED] = "dma_unmap_queued",
 	[LAT_CORE_MAP] = "domain_map",
 	[LAT_CORE_UNMAP] = "domain_unmap",
+	[LAT_DMA_MAP_SG] = "dma_map_sg",
+	[LAT_DMA_UNMAP_SG] = "dma_unmap_sg",
 };
 
 static struct {
@@ -31,6 +34,7 @@ static struct {
 	const char *dev;
 	__u32 ops;
 	__u32 max_keys;		/* histograms with -D */
+	bool force_kprobes;	/* hidden: the fallback's kprobes (tests) */
 	struct unit unit;
 } env = {
 	.ops = (1U << LAT_NR_OPS) - 1,
@@ -52,14 +56,17 @@ static const char doc[] =
 "    dma_unmap_queued  unmap whose flush went to the flush queue (lazy)\n"
 "  domain_map          iommu_map()/iommu_map_sg(), as VFIO and iommufd use\n"
 "  domain_unmap        iommu_unmap()/iommu_unmap_fast()\n"
+"  dma_map_sg          without the series only: iommu_dma_map_sg() (the\n"
+"  dma_unmap_sg        series' tracepoints show it as domain_map, dma_unmap)\n"
 "\n"
 "Without an interval, runs until Ctrl-C and prints once at the end.\n"
-"Memory: one histogram per operation and CPU (10 KB per CPU); with -D, up to\n"
+"Memory: one histogram per operation and CPU (14 KB per CPU); with -D, up to\n"
 "KEYS shared histograms of 2 KB (1024: 2 MB).  Samples that find no room\n"
 "are counted and shown as not recorded, as are runs the kernel skipped.\n"
-"On a kernel without the iommu-bpf tracepoints, times iommu_dma_map_page,\n"
-"iommu_dma_unmap_page, iommu_map and iommu_unmap with fentry/fexit (kprobes\n"
-"if fentry cannot attach) and says so on stderr.\n"
+"On a kernel without the iommu-bpf tracepoints, times the functions with\n"
+"fentry/fexit (kprobes if fentry cannot attach), the ones this kernel's BTF\n"
+"has (iommu_dma_map_page or iommu_dma_map_phys, ...), and says which on\n"
+"stderr.\n"
 "\n"
 "EXAMPLES:\n"
 "    iommuctl trace latency                 # all operations until Ctrl-C\n"
@@ -71,6 +78,7 @@ static const struct argp_option opts[] = {
 	{ "per-device", 'D', NULL, 0, "one histogram per device (domain for domain_*)", 0 },
 	{ "device", 'd', "DEV", 0, "only this device (e.g. 0000:00:03.0); dma_* ops only", 0 },
 	{ "ops", 'o', "OPS", 0, "operations to trace (see above)", 0 },
+	{ "force-kprobes", 'P', NULL, OPTION_HIDDEN, "fallback: kprobes (tests)", 0 },
 	{ "max-keys", 'K', "KEYS", 0, "with -D: at most KEYS (operation, device) "
 	  "histograms (default 1024)", 0 },
 	{ "milliseconds", 'm', NULL, 0, "print in milliseconds", 0 },
@@ -101,7 +109,8 @@ static int parse_ops(const char *arg)
 				break;
 		if (i == LAT_NR_OPS) {
 			fprintf(stderr, "iommuctl: unknown operation '%s' (want dma_map, dma_unmap, "
-				"dma_unmap_strict, dma_unmap_queued, domain_map, domain_unmap, all)\n",
+				"dma_unmap_strict, dma_unmap_queued, domain_map, domain_unmap, dma_map_sg, "
+				"dma_unmap_sg, all)\n",
 				tok);
 			ret = EXIT_USAGE;
 			break;
@@ -126,6 +135,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case 'o':
 		if (parse_ops(arg))
 			exit(EXIT_USAGE);
+		break;
+	case 'P':
+		env.force_kprobes = true;
 		break;
 	case 'K': {
 		char *end;
@@ -336,19 +348,134 @@ static void run(struct lat_obj *lo)
 	} while (0)
 
 /*
+ * The fallback's slots (enum fn in latency_fallback.bpf.c, same order) and
+ * the kernel functions each can time, newest last: the first one the
+ * kernel's BTF has is used.  6.1 and 6.12 map pages, newer kernels map
+ * physical addresses (iommu_dma_map_phys); dma-iommu maps with the _atomic
+ * variants before 6.3.
+ */
+static const struct fb_slot {
+	const char *name;	/* the programs are fe_, fx_, kp_, krp_<name> */
+	const char *const fns[3];
+} fb_slots[] = {
+	{ "dma_map", { "iommu_dma_map_page", "iommu_dma_map_phys" } },
+	{ "dma_unmap", { "iommu_dma_unmap_page", "iommu_dma_unmap_phys" } },
+	{ "dma_map_sg", { "iommu_dma_map_sg" } },
+	{ "dma_unmap_sg", { "iommu_dma_unmap_sg" } },
+	{ "map", { "iommu_map" } },
+	{ "map_sg", { "iommu_map_sg" } },
+	{ "map_atomic", { "iommu_map_atomic" } },
+	{ "map_sg_atomic", { "iommu_map_sg_atomic" } },
+	{ "unmap", { "iommu_unmap" } },
+	{ "unmap_fast", { "iommu_unmap_fast" } },
+};
+#define FB_NR_SLOTS (sizeof(fb_slots) / sizeof(fb_slots[0]))
+
+/* Each slot's function in this kernel (NULL: none), from its BTF. */
+static int fb_choose(const char *chosen[FB_NR_SLOTS])
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	int n = 0;
+
+	if (!btf) {
+		fprintf(stderr, "iommuctl: cannot read the kernel's BTF (%s): the fallback "
+			"needs CONFIG_DEBUG_INFO_BTF\n", strerror(errno));
+		return -1;
+	}
+	for (size_t i = 0; i < FB_NR_SLOTS; i++) {
+		chosen[i] = NULL;
+		for (int k = 0; k < 3 && fb_slots[i].fns[k]; k++)
+			if (btf__find_by_name_kind(btf, fb_slots[i].fns[k], BTF_KIND_FUNC) > 0) {
+				chosen[i] = fb_slots[i].fns[k];
+				n++;
+				break;
+			}
+	}
+	btf__free(btf);
+	return n;
+}
+
+static struct bpf_program *fb_prog(struct bpf_object *obj, const char *kind,
+				   const struct fb_slot *slot)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "%s_%s", kind, slot->name);
+	return bpf_object__find_program_by_name(obj, name);
+}
+
+/* Load the pair of programs of each chosen slot, with its target. */
+static void fb_select(struct bpf_object *obj, const char *chosen[FB_NR_SLOTS], bool kprobes)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, obj)
+		bpf_program__set_autoload(prog, false);
+	for (size_t i = 0; i < FB_NR_SLOTS; i++) {
+		if (!chosen[i])
+			continue;
+		if (kprobes) {
+			bpf_program__set_autoload(fb_prog(obj, "kp", &fb_slots[i]), true);
+			bpf_program__set_autoload(fb_prog(obj, "krp", &fb_slots[i]), true);
+			continue;
+		}
+		prog = fb_prog(obj, "fe", &fb_slots[i]);
+		bpf_program__set_autoload(prog, true);
+		bpf_program__set_attach_target(prog, 0, chosen[i]);
+		prog = fb_prog(obj, "fx", &fb_slots[i]);
+		bpf_program__set_autoload(prog, true);
+		bpf_program__set_attach_target(prog, 0, chosen[i]);
+	}
+}
+
+/* kprobes name their function at attach time; the skeleton owns the links. */
+static int fb_attach_kprobes(const struct bpf_object_skeleton *s, const char *chosen[FB_NR_SLOTS])
+{
+	for (int i = 0; i < s->prog_cnt; i++) {
+		struct bpf_program *prog = *s->progs[i].prog;
+		const char *name = bpf_program__name(prog);
+		bool ret = !strncmp(name, "krp_", 4);
+		struct bpf_link *link;
+		size_t k;
+
+		if (!bpf_program__autoload(prog))
+			continue;
+		for (k = 0; k < FB_NR_SLOTS; k++)
+			if (!strcmp(strchr(name, '_') + 1, fb_slots[k].name))
+				break;
+		if (k == FB_NR_SLOTS || !chosen[k])
+			continue;
+		link = bpf_program__attach_kprobe(prog, ret, chosen[k]);
+		if (!link)
+			return -errno;
+		*s->progs[i].link = link;
+	}
+	return 0;
+}
+
+/*
  * A kernel without the series' tracepoints: time the functions themselves,
  * with fentry/fexit, or kprobes where fentry cannot attach.
  */
 static int run_fallback(const char *missing)
 {
+	const char *chosen[FB_NR_SLOTS];
 	struct latency_fallback_bpf *skel = NULL;
-	bool kprobes = false;
+	bool kprobes = env.force_kprobes;
 	int err;
 
+	if (fb_choose(chosen) <= 0) {
+		fprintf(stderr, "iommuctl: no iommu:%s tracepoint, and none of the dma-iommu "
+			"or IOMMU core functions iommuctl can time is in this kernel's BTF\n",
+			missing);
+		return EXIT_FAILURE;
+	}
 	fprintf(stderr, "iommuctl: no iommu:%s tracepoint (a kernel without the iommu-bpf "
-		"series): timing iommu_dma_map_page, iommu_dma_unmap_page, iommu_map and "
-		"iommu_unmap with fentry/fexit instead; unmaps are classed strict or queued "
-		"by their group's default domain\n", missing);
+		"series): timing the functions instead:", missing);
+	for (size_t i = 0; i < FB_NR_SLOTS; i++)
+		fprintf(stderr, " %s=%s", fb_slots[i].name, chosen[i] ? chosen[i] : "(none)");
+	fprintf(stderr, "; unmaps are classed strict or queued by their group's default "
+		"domain\n");
 	for (;;) {
 		skel = latency_fallback_bpf__open();
 		if (!skel) {
@@ -357,13 +484,12 @@ static int run_fallback(const char *missing)
 			return EXIT_FAILURE;
 		}
 		SET_RODATA(skel);
-		if (kprobes)
-			trace_autoload(skel->obj, "kprobe/", "kretprobe/");
-		else
-			trace_autoload(skel->obj, "fentry/", "fexit/");
+		fb_select(skel->obj, chosen, kprobes);
 		err = latency_fallback_bpf__load(skel);
 		if (!err)
 			err = latency_fallback_bpf__attach(skel);
+		if (!err && kprobes)
+			err = fb_attach_kprobes(skel->skeleton, chosen);
 		if (!err || kprobes)
 			break;
 		latency_fallback_bpf__destroy(skel);
@@ -382,6 +508,8 @@ static int run_fallback(const char *missing)
 			.too_deep = &skel->bss->lost_too_deep,
 		};
 
+		fprintf(stderr, "iommuctl: attached with %s\n",
+			kprobes ? "kprobes" : "fentry/fexit");
 		run(&lo);
 	}
 	latency_fallback_bpf__destroy(skel);
