@@ -20,6 +20,7 @@ export PATH=$CACHE/venv/bin:$PATH	# vng runs virtme-run from its venv
 KERNEL=${KERNEL_IMAGE:-$TOP/build/kernel/bzImage}
 VM_TIMEOUT=${VM_TIMEOUT:-1800}
 stock_modules=""
+real_devices=0
 
 profile=${1:?usage: $0 PROFILE [suite args] (see the case below)}
 shift
@@ -27,8 +28,13 @@ shift
 case "$profile" in
 intel)
 	# caching-mode stays off: with it on, Linux forces strict mode.
+	# Real drivers with real traffic too (test_iommuctl's real_devices):
+	# an NVMe disk for fio and a NIC on user-mode networking for iperf3
+	# against a server on the host; their modules come from the kernel's
+	# build, loaded only by that test.
 	append="intel_iommu=on"
 	qemu="-machine kernel-irqchip=split -device intel-iommu,intremap=on,caching-mode=off -device edu"
+	real_devices=1
 	;;
 virtio)
 	# No interrupt remapping behind virtio-iommu on x86: let iommufd
@@ -121,6 +127,15 @@ out=${VM_OUT:-$TOP/build/vm-out/$profile}
 rm -rf "$out"
 mkdir -p "$out"
 
+guest_env=""
+[ -z "$stock_modules" ] || guest_env="GUEST_MODULES=$stock_modules"
+if [ $real_devices = 1 ]; then
+	. "$TOP/selftests/real-devices.sh"
+	real_devices_start "$out" "$KERNEL"
+	qemu="$qemu $real_qemu"
+	guest_env=$real_env
+fi
+
 # One TCG thread for both vCPUs.  Multi-threaded TCG can run a stale
 # translation of code the kernel is patching (jump labels go through int3
 # when tracing is switched on), which the guest sees as a stray int3 Oops.
@@ -147,10 +162,11 @@ timeout --kill-after=30 "$VM_TIMEOUT" "${ns[@]}" "$VNG" --disable-kvm --force-9p
 	-r "$KERNEL" --cpus 2 -m 2G "${opts[@]}" \
 	--rwdir="$out" \
 	--cwd "$TOP" \
-	-e "${stock_modules:+STOCK_MODULES=$stock_modules }/usr/bin/python3 $TOP/selftests/vm/main.py --profile $profile --out $out $*" \
+	-e "${guest_env:+$guest_env }/usr/bin/python3 $TOP/selftests/vm/main.py --profile $profile --out $out $*" \
 	> "$out/console.log" 2>&1 </dev/null
 rc=$?
 echo "$(($(date +%s) - start))" > "$out/seconds"
+[ $real_devices = 0 ] || real_devices_stop "$out"
 
 status=0
 if [ $rc = 124 ] || [ $rc = 137 ]; then

@@ -20,6 +20,9 @@ PKGS=(
 	libclang-rt-19-dev
 	# a stock kernel, to test iommuctl's fallback on a kernel without the series
 	linux-image-amd64
+	# real traffic for real drivers behind the IOMMU: an NVMe disk under
+	# fio, a NIC under iperf3 (the 'intel' profile, make run)
+	fio iperf3
 	# iasl: the DMAR override (an RMRR) of the 'policy' VM profiles
 	acpica-tools
 	# the 'boot' profile: a real initramfs from the installed hook, an ext4

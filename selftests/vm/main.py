@@ -127,10 +127,10 @@ def main():
         return 0
     if args.profile == "debug":
         return debug_suite(tap, args.only)
-    mods = os.environ.get("STOCK_MODULES")
+    mods = os.environ.get("GUEST_MODULES")
     if mods and not os.path.isdir(f"/lib/modules/{os.uname().release}"):
-        # A fetched kernel (selftests/stock-kernel.sh): its modules are not
-        # in the host's /lib/modules, which the guest shares.
+        # A fetched kernel (selftests/stock-kernel.sh) or our own: its
+        # modules are not in the host's /lib/modules, which the guest shares.
         subprocess.run(["mount", "--bind", mods, "/lib/modules"], check=True)
     if args.profile.startswith("policy"):
         # Two edu devices, one with a firmware 1:1 map (selftests/vm/acpi):

@@ -9,10 +9,11 @@ import signal
 import subprocess
 import time
 
-from iommutest import dmabench, pci, uapi
+from iommutest import bpfmaps, dmabench, pci, uapi
 from iommutest.background import IOMMUCTL
 from iommutest.background import iommuctl as start_iommuctl
 from iommutest.edu import BENCH, Ctx, ensure_group, switch_mode
+from iommutest.realdev import RealDevices
 from iommutest.tap import Skip, check
 from iommutest.tracefs import TRACEFS, Trace, mount
 
@@ -191,54 +192,63 @@ def test_flush_matches_ftrace_hist(ctx):
     check(expo["count"] <= released, f"{expo['count']} exposures, {released} released")
 
 
+def test_real_devices_match_ftrace_hist(ctx):
+    """Real drivers under real load: an NVMe disk under fio and a NIC under
+    iperf3.  Per device, trace latency -D counts exactly the maps and unmaps
+    ftrace's hist triggers count over the same window, and the window's
+    traffic is what fio and iperf3 say it was."""
+    devs = RealDevices()
+    try:
+        devs.link_up()
+        tool = start_iommuctl("trace", "latency", "-D", "-j", "-o", "dma_map,dma_unmap",
+                              "120", "1")
+        maps = HistTrigger("iommu_dma_map", "hist:keys=device:vals=hitcount")
+        unmaps = HistTrigger("iommu_dma_unmap", "hist:keys=device:vals=hitcount")
+        try:
+            iops, lat_us = devs.fio(seconds=2)
+            mbits = devs.iperf(seconds=2)
+            # The NIC's ring goes with its link: nothing arrives after this.
+            devs.link_down()
+            time.sleep(0.5)
+            truth_map = hist_rows(maps.read(), "device")
+            truth_unmap = hist_rows(unmaps.read(), "device")
+        finally:
+            maps.close()
+            unmaps.close()
+        tool.p.send_signal(signal.SIGINT)
+        out, _ = tool.wait()
+    finally:
+        devs.unload()
+    print(f"# fio {iops:.0f} IOPS, {lat_us:.0f} us mean; iperf3 {mbits:.1f} Mbit/s")
+    check(iops > 0 and mbits > 0, f"no traffic: fio {iops} IOPS, iperf3 {mbits} Mbit/s")
+    got = {}
+    for e in json.loads(out.strip().splitlines()[-1])["latency"]:
+        op = "dma_unmap" if e["op"].startswith("dma_unmap") else e["op"]
+        got[op, e["device"]] = got.get((op, e["device"]), 0) + e["count"]
+    for bdf, what in ((devs.nvme_bdf, "NVMe"), (devs.nic_bdf, "NIC")):
+        for op, truth in (("dma_map", truth_map), ("dma_unmap", truth_unmap)):
+            want = truth.get(bdf, {}).get("hitcount", 0)
+            check(want > 0, f"ftrace saw no {op} of the {what} {bdf}: {truth}")
+            check(got.get((op, bdf), 0) == want,
+                  f"{what} {bdf} {op}: iommuctl {got.get((op, bdf), 0)}, ftrace {want}")
+    # fio reads 4 KiB per I/O, each a DMA map of the disk: at least IOPS x 2 s
+    check(truth_map[devs.nvme_bdf]["hitcount"] >= iops * 2 * 0.9,
+          f"{truth_map[devs.nvme_bdf]['hitcount']} NVMe maps for {iops:.0f} IOPS over 2 s")
+
+
 # Issue 10: the BPF maps of any one command fit in 16 MiB on a 256-CPU server.
 MAP_BUDGET = 16 << 20
-SERVER_CPUS = 256
-# BPF_MAP_TYPE_{PERCPU_HASH,PERCPU_ARRAY,LRU_PERCPU_HASH,PERCPU_CGROUP_STORAGE}
-PERCPU_TYPES = {5, 6, 10, 21}
-
-
-def possible_cpus():
-    with open("/sys/devices/system/cpu/possible") as f:
-        spec = f.read().strip()
-    n = 0
-    for part in spec.split(","):
-        lo, _, hi = part.partition("-")
-        n += int(hi or lo) - int(lo) + 1
-    return n
-
-
-def fdinfo_maps(pid):
-    """The kernel's own accounting of every BPF map pid holds, by map id:
-    {field: value} from /proc/PID/fdinfo (map_type, max_entries, memlock)."""
-    maps = {}
-    for fd in os.listdir(f"/proc/{pid}/fdinfo"):
-        try:
-            with open(f"/proc/{pid}/fdinfo/{fd}") as f:
-                text = f.read()
-        except OSError:
-            continue
-        fields = dict(re.findall(r"^(\w+):\s*(\S+)", text, re.M))
-        if "map_id" in fields:
-            maps[int(fields["map_id"])] = fields
-    return maps
 
 
 def maps_within_budget(name, pid):
     """The maps pid holds, from the kernel; fails if they would exceed the
-    budget with per-CPU maps scaled to SERVER_CPUS (the whole memlock of a
-    per-CPU map is scaled: an upper bound).  Returns the unscaled total."""
-    ncpu = possible_cpus()
-    maps = fdinfo_maps(pid)
+    budget on a SERVER_CPUS server.  Returns the unscaled total."""
+    maps, total, server = bpfmaps.memory(pid)
     check(maps, f"{name}: no BPF map in /proc/{pid}/fdinfo")
-    total = sum(int(m["memlock"]) for m in maps.values())
-    server = sum(int(m["memlock"]) * (SERVER_CPUS / ncpu
-                                      if int(m["map_type"]) in PERCPU_TYPES else 1)
-                 for m in maps.values())
-    print(f"# maps of {name}: {len(maps)}, {total} bytes with {ncpu} possible "
-          f"CPUs, {server / 2**20:.2f} MiB at {SERVER_CPUS}")
+    print(f"# maps of {name}: {len(maps)}, {total} bytes with {bpfmaps.possible_cpus()} "
+          f"possible CPUs, {server / 2**20:.2f} MiB at {bpfmaps.SERVER_CPUS}")
     check(server <= MAP_BUDGET,
-          f"{name}: maps take {server / 2**20:.1f} MiB at {SERVER_CPUS} CPUs "
+          f"{name}: maps take {server / 2**20:.1f} MiB at {bpfmaps.SERVER_CPUS} CPUs "
           f"(budget 16): {maps}")
     return total
 
@@ -249,7 +259,7 @@ def test_maps_fit_a_server(ctx):
     reports the same total; and Ctrl-C in the middle of an interval reports
     the interval's real length."""
     ensure_group(ctx)
-    ncpu = possible_cpus()
+    ncpu = bpfmaps.possible_cpus()
     events = start_iommuctl("trace", "events", "-j")
     maps_within_budget("trace events", events.p.pid)
     events.p.send_signal(signal.SIGINT)
@@ -642,6 +652,7 @@ def tests(profile):
         test_events_match_ftrace,
     ]
     if profile == "intel":     # the same BPF code under either IOMMU: once
-        order += [test_maps_fit_a_server, test_full_map_is_counted]
+        order += [test_maps_fit_a_server, test_full_map_is_counted,
+                  test_real_devices_match_ftrace_hist]
     return [("iommuctl_" + fn.__name__[len("test_"):], (lambda fn=fn: fn(ctx)))
             for fn in order]
