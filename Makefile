@@ -10,7 +10,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 KSCRIPTS := kernel/scripts
 
-.PHONY: help deps kernel kernel-debug kernels kernel-tree kernel-export kernel-check bpftools tools \
+.PHONY: help deps kernel kernel-debug kernel-unpatched kernels kernel-tree kernel-export kernel-check bpftools tools \
 	run bench test test-host test-vm golden fuzz clean install
 
 help:
@@ -18,6 +18,7 @@ help:
 	@echo "make kernel         build/kernel: the patched 6.12 kernel (cached by inputs)"
 	@echo "make kernel-debug   build/kernel-debug: the same with lockdep, KASAN, UBSAN, kmemleak, fault injection"
 	@echo "make kernels        both at once"
+	@echo "make kernel-unpatched  build/kernel-unpatched: the same config without the series (make bench)"
 	@echo "make kernel-tree    build/linux: source + series as a git tree (tag 'base')"
 	@echo "make kernel-export  write build/linux's commits back to kernel/patches"
 	@echo "make kernel-check   build every step of the series, checkpatch --strict each patch"
@@ -40,6 +41,10 @@ kernel: deps
 
 kernel-debug: deps
 	@FLAVOR=debug $(KSCRIPTS)/build-kernel.sh
+
+# The same config without the series: what make bench compares against
+kernel-unpatched: deps
+	@FLAVOR=unpatched $(KSCRIPTS)/build-kernel.sh
 
 # Both at once: each build leaves a core idle in its serial steps (the
 # tree's extraction, linking, BTF), and the other build fills it.
@@ -71,7 +76,7 @@ install: tools
 run: deps kernel tools
 	@tools/demo/run.sh
 
-bench: deps kernel tools
+bench: deps kernel kernel-unpatched tools
 	@bench/run.sh
 
 # The debug kernel's profile starts first: it is the longest lane.

@@ -1,14 +1,48 @@
 #!/bin/bash
-# make bench: the tracing-overhead benchmark in one VM boot (intel-iommu, edu).
+# make bench: two boots, one per kernel, then the tables (bench/report.py).
+#   1. the series' kernel: every setup of bench/in_vm.py (tracers, the
+#      floor, a policy) and the memory table;
+#   2. the same config without the series (make kernel-unpatched): the
+#      untraced baseline.
+# Each boot has QEMU's edu (dma_map_benchmark) and an NVMe disk (fio)
+# behind an emulated Intel IOMMU, one vCPU (BENCH_CPUS): with two sharing
+# one TCG thread, rounds spread more.  BENCH_ROUNDS (5) rounds of
+# BENCH_SECONDS (5) per setup and workload; results in build/bench/.
 set -euo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${IOMMU_BPF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iommu-bpf}
 export PATH=$CACHE/venv/bin:$PATH	# vng runs virtme-run from its venv
+. "$TOP/selftests/real-devices.sh"
+
 command -v bpftrace >/dev/null || {
 	echo "==> installing bpftrace for the comparison" >&2
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bpftrace >/dev/null
 }
-exec timeout 1800 vng --disable-kvm --force-9p -r "$TOP/build/kernel/bzImage" \
-	--cpus 2 -m 2G --append "intel_iommu=on" \
-	--qemu-opts="-accel tcg,thread=single -machine kernel-irqchip=split -device intel-iommu,intremap=on,caching-mode=off -device edu" \
-	--cwd "$TOP" -e "/usr/bin/python3 $TOP/bench/tracing-overhead-in-vm.py" </dev/null
+out=$TOP/build/bench
+mkdir -p "$out"
+rm -f "$out"/*.json
+clang-19 -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror \
+	-I"$TOP/build/iommuctl" -I"$TOP/build/bpftools/include" \
+	-c "$TOP/bench/floor.bpf.c" -o "$out/floor.bpf.o"
+
+boot() {
+	local kind=$1 kernel=$2
+	echo "==> bench: the $kind kernel" >&2
+	real_devices_start "$out" "$kernel"
+	timeout 2400 vng --disable-kvm --force-9p -r "$kernel" \
+		--cpus "${BENCH_CPUS:-1}" -m 2G --append "intel_iommu=on no_timer_check" --rwdir="$out" \
+		--qemu-opts="-accel tcg,thread=single -machine kernel-irqchip=split -device intel-iommu,intremap=on,caching-mode=off -device edu $real_qemu" \
+		--cwd "$TOP" -e "$real_env BENCH_OUT=$out BENCH_ROUNDS=${BENCH_ROUNDS:-5} BENCH_SECONDS=${BENCH_SECONDS:-5} /usr/bin/python3 $TOP/bench/in_vm.py $kind" \
+		</dev/null > "$out/$kind.log" 2>&1 || true
+	real_devices_stop "$out"
+	grep '^# round' "$out/$kind.log" >&2 || true
+	[ -f "$out/$kind.json" ] || {
+		echo "bench: the $kind boot wrote no results; see $out/$kind.log" >&2
+		tail -n 30 "$out/$kind.log" >&2
+		exit 1
+	}
+}
+
+boot patched "$TOP/build/kernel/bzImage"
+boot unpatched "$TOP/build/kernel-unpatched/bzImage"
+python3 "$TOP/bench/report.py" "$out" | tee "$out/report.txt"

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Build the patched kernel, or reuse a cached one built from the same inputs.
 #
-#   [FLAVOR=debug] build-kernel.sh [--if-cached]
+#   [FLAVOR=debug|unpatched] build-kernel.sh [--if-cached]
 #
 # The cache lives outside the repo ($CACHE/kernels/<key>/), keyed by the
 # source version, the patches, the config fragments and this script, so a
@@ -30,12 +30,15 @@ fi
 # while the other waits for it
 exec 9> "$BUILD/.linux.lock"
 flock 9
-if [ "$FLAVOR" = debug ]; then
-	# A worktree of build/linux at the same commit: its own objects
+if [ -n "$FLAVOR" ]; then
+	# A worktree of build/linux, its own objects: at the same commit
+	# (debug), or at the bare source (unpatched)
 	FLAVOR= "$TOP/kernel/scripts/prepare-tree.sh"
 	main=$BUILD/linux
 	[ -d "$LINUX" ] || git -C "$main" worktree add -q --detach "$LINUX" HEAD
-	git -C "$LINUX" checkout -q --detach "$(git -C "$main" rev-parse HEAD)"
+	rev=HEAD
+	[ "$FLAVOR" != unpatched ] || rev=base
+	git -C "$LINUX" checkout -q --detach "$(git -C "$main" rev-parse "$rev")"
 else
 	"$TOP/kernel/scripts/prepare-tree.sh"
 fi
@@ -70,7 +73,8 @@ kmake -s kernelrelease > "$tmp/release"
 		modules_install >/dev/null
 # The policy UAPI header, for user space built against this kernel
 mkdir -p "$tmp/include/linux"
-cp "$LINUX/include/uapi/linux/iommu_policy.h" "$tmp/include/linux/"
+[ "$FLAVOR" = unpatched ] ||
+	cp "$LINUX/include/uapi/linux/iommu_policy.h" "$tmp/include/linux/"
 objcopy --dump-section .BTF="$tmp/vmlinux.btf" "$LINUX/vmlinux" /dev/null 2>/dev/null ||
 	objcopy -O binary --only-section=.BTF "$LINUX/vmlinux" "$tmp/vmlinux.btf"
 echo "$(src_version) $(git -C "$LINUX" describe --always --tags)" > "$tmp/version"

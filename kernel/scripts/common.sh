@@ -5,12 +5,14 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD=${BUILD:-$TOP/build}
 # FLAVOR=debug: the debug kernel, built in its own tree with the fragments
 # of kernel/config/debug/ on top (make kernel-debug)
+# FLAVOR=unpatched: the same config on the bare source, without the
+# series (make kernel-unpatched; what make bench compares against)
 FLAVOR=${FLAVOR:-}
-if [ "$FLAVOR" = debug ]; then
-	LINUX=${LINUX:-$BUILD/linux-debug}
-else
-	LINUX=${LINUX:-$BUILD/linux}
-fi
+case "$FLAVOR" in
+debug)		LINUX=${LINUX:-$BUILD/linux-debug} ;;
+unpatched)	LINUX=${LINUX:-$BUILD/linux-unpatched} ;;
+*)		LINUX=${LINUX:-$BUILD/linux} ;;
+esac
 CACHE=${IOMMU_BPF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iommu-bpf}
 SRC_PKG=linux-source-6.12
 SRC_TARBALL=/usr/src/$SRC_PKG.tar.xz
@@ -39,7 +41,8 @@ series_patches() {
 tree_key() {
 	{
 		echo "src $(src_version)"
-		series_patches | while read -r p; do sha256sum < "$p"; done
+		[ "$FLAVOR" = unpatched ] ||
+			series_patches | while read -r p; do sha256sum < "$p"; done
 	} | sha256sum | cut -c1-16
 }
 

@@ -7,11 +7,11 @@ patched kernel.  Writes TAP to <out>/results.tap (and stdout).
 
 import argparse
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from iommutest import realdev  # noqa: E402
 from iommutest.tap import Tap  # noqa: E402
 import test_iommuctl  # noqa: E402
 import test_iommuctl_policy  # noqa: E402
@@ -127,11 +127,7 @@ def main():
         return 0
     if args.profile == "debug":
         return debug_suite(tap, args.only)
-    mods = os.environ.get("GUEST_MODULES")
-    if mods and not os.path.isdir(f"/lib/modules/{os.uname().release}"):
-        # A fetched kernel (selftests/stock-kernel.sh) or our own: its
-        # modules are not in the host's /lib/modules, which the guest shares.
-        subprocess.run(["mount", "--bind", mods, "/lib/modules"], check=True)
+    realdev.guest_modules()
     if args.profile.startswith("policy"):
         # Two edu devices, one with a firmware 1:1 map (selftests/vm/acpi):
         # the tracepoint and iommuctl tests assume one plain edu.

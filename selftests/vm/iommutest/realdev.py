@@ -15,11 +15,21 @@ HOST = "10.0.2.2"       # the host, as QEMU's user-mode networking shows it
 GUEST = "10.0.2.15/24"
 
 
+def guest_modules():
+    """A kernel that is not the host's (ours, or one selftests/stock-kernel.sh
+    fetched) has its modules elsewhere than the host's /lib/modules, which
+    the guest shares: bind-mount them there (GUEST_MODULES says where)."""
+    mods = os.environ.get("GUEST_MODULES")
+    if mods and not os.path.isdir(f"/lib/modules/{os.uname().release}"):
+        subprocess.run(["mount", "--bind", mods, "/lib/modules"], check=True)
+
+
 class RealDevices:
     def __init__(self):
         self.port = os.environ.get("IPERF_PORT")
         if not self.port:
             raise Skip("this boot has no NVMe disk or NIC (selftests/real-devices.sh)")
+        guest_modules()
         for mod in ("nvme", "e1000e"):
             r = subprocess.run(["modprobe", mod], capture_output=True, text=True)
             if r.returncode:

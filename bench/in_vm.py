@@ -1,0 +1,164 @@
+#!/usr/bin/python3
+"""make bench, inside one VM boot: measure, write $BENCH_OUT/KIND.json.
+
+    in_vm.py patched     the series' kernel: every setup below
+    in_vm.py unpatched   the same config without the series: no tracing only
+
+Two workloads, both in strict mode (an IOTLB flush in every unmap, where a
+tracer's share is largest): dma_map_benchmark on QEMU's edu (kernel thread,
+average map and unmap time) and fio on QEMU's NVMe (random 4 KiB direct
+reads: IOPS).  Setups are interleaved over rounds, each round in a rotated order, so
+drift and order hit them all alike; bench/report.py turns the results into
+ratios."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.join(TOP, "selftests", "vm"))
+from iommutest import bpfmaps, dmabench, pci  # noqa: E402
+from iommutest.background import IOMMUCTL, Background  # noqa: E402
+from iommutest.edu import BENCH  # noqa: E402
+from iommutest.realdev import RealDevices  # noqa: E402
+from iommutest.tracefs import Trace  # noqa: E402
+
+SECONDS = int(os.environ.get("BENCH_SECONDS", "3"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+OUT = os.environ.get("BENCH_OUT", "/tmp")
+FLOOR_OBJ = os.path.join(TOP, "build", "bench", "floor.bpf.o")
+BPFTOOL = os.path.join(TOP, "build", "bpftools", "bpftool")
+BPFTRACE = """
+kprobe:iommu_dma_map_page, kprobe:iommu_dma_unmap_page { @start[tid] = nsecs; }
+kretprobe:iommu_dma_map_page, kretprobe:iommu_dma_unmap_page /@start[tid]/ {
+    @lat[probe] = hist(nsecs - @start[tid]); delete(@start[tid]); }
+"""
+# The table policy with rules that match both devices: it is attached, yet
+# nothing of it runs on the DMA path.
+RULES = "pci=1234:11e8 dma_mode strict\npci=1b36:0010 dma_mode strict\n"
+
+
+class Floor:
+    """The empty tp_btf programs of floor.bpf.c, attached by bpftool."""
+    PIN = "/sys/fs/bpf/iommubpf_floor"
+
+    def __init__(self):
+        subprocess.run(["mount", "-t", "bpf", "bpf", "/sys/fs/bpf"], capture_output=True)
+        subprocess.run([BPFTOOL, "prog", "loadall", FLOOR_OBJ, self.PIN, "autoattach"],
+                       check=True)
+
+    def stop(self):
+        shutil.rmtree(self.PIN)
+
+
+class Ftrace:
+    def __init__(self):
+        self.t = Trace("bench")
+        self.t.enable("iommu_dma_map", "iommu_dma_unmap")
+        self.t.start()
+
+    def stop(self):
+        self.t.close()
+
+
+class Policy:
+    def __init__(self):
+        path = os.path.join(OUT, "bench.rules")
+        with open(path, "w") as f:
+            f.write(RULES)
+        subprocess.run([IOMMUCTL, "policy", "load", "-r", path], check=True,
+                       capture_output=True)
+
+    def stop(self):
+        subprocess.run([IOMMUCTL, "policy", "unload"], check=True, capture_output=True)
+
+
+def bpftrace():
+    # bpftrace prints "Attaching N probes..." to stdout: wrap to get it on stderr
+    return Background(["sh", "-c", f"exec bpftrace -e '{BPFTRACE}' 1>&2"], "Attaching",
+                      stdout=subprocess.DEVNULL)
+
+
+def iommuctl(*args):
+    return Background([IOMMUCTL, *args], stdout=subprocess.DEVNULL)
+
+
+SETUPS = {
+    "patched": [
+        ("no tracing", lambda: None),
+        ("floor: empty BPF on the tracepoints", Floor),
+        ("iommuctl trace latency", lambda: iommuctl("trace", "latency")),
+        ("iommuctl trace latency -D", lambda: iommuctl("trace", "latency", "-D")),
+        ("iommuctl trace flush", lambda: iommuctl("trace", "flush")),
+        ("bpftrace kprobe+kretprobe", bpftrace),
+        ("ftrace (tracepoints only)", Ftrace),
+        ("table policy attached", Policy),
+    ],
+    "unpatched": [("no tracing", lambda: None)],
+}
+
+# What make bench's memory table measures: each command's maps
+MEMORY = [("trace latency",), ("trace latency", "-D"), ("trace flush",),
+          ("trace flush", "-E"), ("trace events",)]
+
+
+def strict(bdf, driver):
+    """The device's group in strict mode (no tracepoint needed: either kernel)."""
+    gid = pci.group(bdf)
+    pci.unbind(bdf)
+    pci.set_group_type(gid, "DMA")
+    pci.bind(bdf, driver)
+    assert pci.group_type(gid) == "DMA", f"{bdf}: group {gid} is not strict"
+
+
+def memory_table():
+    rows = []
+    for cmd in MEMORY:
+        tool = iommuctl(*cmd[0].split(), *cmd[1:])
+        try:
+            maps, total, server = bpfmaps.memory(tool.p.pid)
+        finally:
+            tool.stop()
+        rows.append({"command": " ".join(cmd), "maps": len(maps), "bytes": total,
+                     "cpus": bpfmaps.possible_cpus(), "bytes_256_cpus": server})
+    return rows
+
+
+def main():
+    kind = sys.argv[1]
+    edu = pci.edu()
+    strict(edu, BENCH)
+    devs = RealDevices()
+    strict(devs.nvme_bdf, "nvme")
+    time.sleep(1)
+    have_bpftrace = shutil.which("bpftrace") is not None
+    setups = [(n, s) for n, s in SETUPS[kind] if have_bpftrace or "bpftrace" not in n]
+    results = {name: {"dma": [], "fio": []} for name, _ in setups}
+    for r in range(ROUNDS):
+        # Each round starts one setup later: every setup runs in every place
+        # of the order, so what follows what hits them all alike.
+        for name, start in setups[r % len(setups):] + setups[:r % len(setups)]:
+            tool = start()
+            try:
+                results[name]["dma"].append(dmabench.run(seconds=SECONDS))
+                results[name]["fio"].append(devs.fio(seconds=SECONDS))
+            finally:
+                if tool:
+                    tool.stop()
+            print(f"# round {r + 1}: {name}: dma {results[name]['dma'][-1]}, "
+                  f"fio {results[name]['fio'][-1]}", flush=True)
+    out = {"kind": kind, "kernel": os.uname().release, "rounds": ROUNDS,
+           "seconds": SECONDS, "bpftrace": have_bpftrace, "results": results}
+    if kind == "patched":
+        out["memory"] = memory_table()
+    devs.unload()
+    with open(os.path.join(OUT, f"{kind}.json"), "w") as f:
+        json.dump(out, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
