@@ -107,6 +107,17 @@ def main():
               f"the untraced rounds spread {noise:.0f} ns   (goal: within noise)   "
               f"{goal(abs(pol) <= max(noise, 1))}")
 
+    costs = p.get("program_costs", {})
+    if costs:
+        print("\n   The programs' own cost per run, from the kernel's run-time statistics "
+              "(one pass with them on):")
+        fl = costs.get("floor: empty BPF on the tracepoints")
+        fl_ns = fl["ns"] / fl["runs"] if fl and fl["runs"] else 0
+        for name, c in costs.items():
+            per = c["ns"] / c["runs"] if c["runs"] else float("nan")
+            extra = f"   {per - fl_ns:+6.0f} ns beyond the floor's" if fl_ns else ""
+            print(f"   {name:38s} {c['runs']:9d} runs  {per:7.0f} ns per run{extra}")
+
     print("\n4. BPF map memory per command (kernel's fdinfo memlock; per-CPU maps "
           "scaled to 256 CPUs)")
     print(f"   {'command':22s} {'maps':>5s} {'bytes':>10s} {'CPUs':>5s} {'MiB at 256':>11s}")

@@ -88,6 +88,9 @@ policy|policy-noopt|debug)
 		# access in rcu_is_watching(), before any test runs)
 		append="$append iommu_policy.allow_loosen=1 kmemleak=on no5lvl"
 		VM_TIMEOUT=${VM_TIMEOUT_DEBUG:-3000}
+		# 1 GiB: KASAN's shadow, the struct pages and every kmemleak
+		# scan are in proportion; 2 GiB cost 135 s more under TCG.
+		VM_MEM=${VM_MEM:-1G}
 	fi
 	qemu="-machine kernel-irqchip=split -device intel-iommu,intremap=on,caching-mode=off"
 	qemu="$qemu -device edu,addr=0x10 -device edu,addr=0x11 -initrd $initrd"
@@ -159,7 +162,7 @@ if [ "$profile" = debug ]; then
 fi
 start=$(date +%s)
 timeout --kill-after=30 "$VM_TIMEOUT" "${ns[@]}" "$VNG" --disable-kvm --force-9p --verbose \
-	-r "$KERNEL" --cpus 2 -m 2G "${opts[@]}" \
+	-r "$KERNEL" --cpus 2 -m "${VM_MEM:-2G}" "${opts[@]}" \
 	--rwdir="$out" \
 	--cwd "$TOP" \
 	-e "${guest_env:+$guest_env }/usr/bin/python3 $TOP/selftests/vm/main.py --profile $profile --out $out $*" \

@@ -39,7 +39,7 @@ COUNTERS = [f"nr_{h}" for h in HOOKS] + ["nr_decisions", "nr_clamped", "nr_inval
 # BPF_LINK_UPDATE, detach); the C cycles make the count, iommuctl's show
 # its own life cycle holds under the same load.  Not on the debug kernel,
 # where an iommuctl cycle checks no kernel path the C cycles do not.
-PLAN = {"policy": (1000, 2), "debug": (25, 0)}
+PLAN = {"policy": (1000, 2), "debug": (15, 0)}
 
 
 def _read(path):
