@@ -134,8 +134,9 @@ def real_devices():
         print(f"{label:24s} {iops:9.0f} {iops / base[1]:6.2f}x {lat_us:8.0f} "
               f"{mbits:14.1f} {mbits / base[3]:6.2f}x")
     print("\nEach 4 KiB read maps and unmaps one page: in strict mode every unmap waits "
-          "for an IOTLB\nflush, which is the IOPS a disk loses; lazy mode batches them "
-          "in the flush queue.")
+          "for an IOTLB\nflush (the range flushes above), in lazy mode the flush queue "
+          "batches them.  Under TCG\none run's ratios move by tens of percent: make bench "
+          "repeats and interleaves.")
 
 
 if __name__ == "__main__":

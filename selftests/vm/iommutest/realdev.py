@@ -39,8 +39,8 @@ class RealDevices:
         self.disk = os.path.basename(self.disk)
         self.nvme_bdf = os.path.basename(os.path.realpath(
             f"/sys/block/{self.disk}/device/device"))
-        nic = self._wait(self._e1000e, "an e1000e NIC")
-        self.nic_bdf = os.path.basename(os.path.realpath(f"/sys/class/net/{nic}/device"))
+        # By the driver's devices, not the netdev: udev renames that.
+        self.nic_bdf = self._wait(self._e1000e, "an e1000e NIC")
         subprocess.run(["udevadm", "settle", "-t", "30"], capture_output=True)
         check(pci.group(self.nvme_bdf) is not None and pci.group(self.nic_bdf) is not None,
               f"NVMe {self.nvme_bdf} and NIC {self.nic_bdf} should be behind the IOMMU")
@@ -66,10 +66,11 @@ class RealDevices:
 
     @staticmethod
     def _e1000e():
-        for n in os.listdir("/sys/class/net"):
-            drv = f"/sys/class/net/{n}/device/driver"
-            if os.path.islink(drv) and os.path.basename(os.readlink(drv)) == "e1000e":
-                return n
+        """The PCI address of a device e1000e drives that has a netdev."""
+        drv = "/sys/bus/pci/drivers/e1000e"
+        for bdf in sorted(os.listdir(drv)) if os.path.isdir(drv) else []:
+            if bdf.count(":") == 2 and os.path.isdir(f"{drv}/{bdf}/net"):
+                return bdf
         return None
 
     def link_up(self):
