@@ -8,13 +8,17 @@
 #include "iommuctl.h"
 #include "stats.h"
 
+/* Read once: trace_losses_read() runs every interval, for every program. */
 static bool kernel_at_least(int major, int minor)
 {
-	struct utsname u;
-	int ma = 0, mi = 0;
+	static int ma = -1, mi;
 
-	if (uname(&u) || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
-		return false;
+	if (ma < 0) {
+		struct utsname u;
+
+		if (uname(&u) || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
+			ma = mi = 0;
+	}
 	return ma > major || (ma == major && mi >= minor);
 }
 

@@ -87,32 +87,6 @@ static int cmp_row(const void *a, const void *b)
 	return (int)x->key.kind - (int)y->key.kind;
 }
 
-/*
- * Read and delete every key of a shared hash (at most max): keys added
- * after the walk stay for the next interval.  rows: max records of
- * row_size bytes, each a key then its value.
- */
-static size_t drain(int fd, size_t key_size, size_t row_size, size_t val_off,
-		    void *rows, size_t max)
-{
-	char *keys = calloc(max, key_size), *r = rows;
-	size_t n = 0, nk;
-
-	if (!keys)
-		return 0;
-	nk = map_keys(fd, key_size, keys, max);
-	for (size_t i = 0; i < nk; i++) {
-		char *row = r + n * row_size;
-
-		memset(row, 0, row_size);
-		memcpy(row, keys + i * key_size, key_size);
-		if (!bpf_map_lookup_and_delete_elem(fd, row, row + val_off))
-			n++;
-	}
-	free(keys);
-	return n;
-}
-
 static void domain_dev(int fd, __u32 domain, char *buf, size_t len)
 {
 	struct domain_dev d;
@@ -139,9 +113,9 @@ static void print_interval(void *ctx, double secs,
 	static struct hrow hrows[FLUSH_MAX_HISTS];
 	int devs_fd = bpf_map__fd(skel->maps.domain_devs);
 	const struct unit bytes = { "bytes", 1 }, usecs = { "usecs", 1000 };
-	size_t n = drain(bpf_map__fd(skel->maps.flushes), sizeof(rows[0].key),
+	size_t n = map_drain(bpf_map__fd(skel->maps.flushes), sizeof(rows[0].key),
 			 sizeof(rows[0]), offsetof(struct row, v), rows, FLUSH_MAX_KEYS);
-	size_t nh = drain(bpf_map__fd(skel->maps.flush_hists), sizeof(hrows[0].key),
+	size_t nh = map_drain(bpf_map__fd(skel->maps.flush_hists), sizeof(hrows[0].key),
 			  sizeof(hrows[0]), offsetof(struct hrow, h), hrows,
 			  FLUSH_MAX_HISTS);
 	char dev[DEV_NAME_LEN], when[32];

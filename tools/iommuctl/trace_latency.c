@@ -5,6 +5,7 @@
  */
 #include <argp.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,24 +198,18 @@ struct lat_obj {
 static int drain(const struct lat_obj *lo, struct entry **out, size_t *n_out)
 {
 	int ncpu = libbpf_num_possible_cpus();
-	struct lat_key *keys = calloc(env.max_keys, sizeof(*keys));
 	struct hist *vals = calloc(ncpu, sizeof(*vals));
 	struct entry *e = calloc(env.max_keys + LAT_NR_OPS, sizeof(*e));
-	size_t n = 0, nk;
+	size_t n = 0;
 
-	if (!keys || !vals || !e) {
-		free(keys);
+	if (!vals || !e) {
 		free(vals);
 		free(e);
 		return -ENOMEM;
 	}
-	nk = env.per_device ? map_keys(lo->fd, sizeof(*keys), keys, env.max_keys) : 0;
-	for (size_t i = 0; i < nk; i++) {
-		e[n].key = keys[i];
-		/* Keys added since map_keys() wait for the next interval. */
-		if (!bpf_map_lookup_and_delete_elem(lo->fd, &keys[i], &e[n].h))
-			n++;
-	}
+	if (env.per_device)
+		n = map_drain(lo->fd, sizeof(e->key), sizeof(*e), offsetof(struct entry, h),
+			      e, env.max_keys);
 	for (__u32 op = 0; !env.per_device && op < LAT_NR_OPS; op++) {
 		struct entry *x = &e[n];
 
@@ -229,7 +224,6 @@ static int drain(const struct lat_obj *lo, struct entry **out, size_t *n_out)
 		bpf_map_update_elem(lo->fd_ops, &op, vals, BPF_ANY);
 		n++;
 	}
-	free(keys);
 	free(vals);
 	qsort(e, n, sizeof(*e), cmp_entry);
 	*out = e;
