@@ -11,6 +11,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 KSCRIPTS := kernel/scripts
 
 .PHONY: help deps kernel kernel-debug kernel-unpatched kernels kernel-tree kernel-export kernel-check bpftools tools \
+	vm-tools vendor-headers \
 	run bench test test-host test-vm golden fuzz clean install
 
 help:
@@ -22,7 +23,8 @@ help:
 	@echo "make kernel-tree    build/linux: source + series as a git tree (tag 'base')"
 	@echo "make kernel-export  write build/linux's commits back to kernel/patches"
 	@echo "make kernel-check   build every step of the series, checkpatch --strict each patch"
-	@echo "make tools          build/iommuctl/iommuctl (libbpf, bpftool, BPF skeletons)"
+	@echo "make tools          build/iommuctl/iommuctl (libbpf, bpftool, BPF skeletons; no kernel build)"
+	@echo "make vendor-headers refresh the vendored UAPI header and vmlinux.h from build/kernel"
 	@echo "make install        iommuctl, the boot script, initramfs hook and systemd unit (DESTDIR=, PREFIX=/usr)"
 	@echo "make run            boot a VM and show what each DMA mode costs, through iommuctl"
 	@echo "make bench          tracing overhead: iommuctl vs bpftrace vs ftrace (ratios)"
@@ -65,37 +67,48 @@ kernel-check: deps
 bpftools: deps
 	@tools/build-bpftools.sh
 
-tools: deps kernel bpftools
+# No kernel build: the headers the tools need are vendored (vendor-headers)
+tools: deps bpftools
 	@$(MAKE) -s -C tools/iommuctl all test-bin
+
+# What only the VM suite needs: the policy tests, built against the kernel
+vm-tools: deps kernel tools
 	@$(MAKE) -s -C selftests/vm/policy
+
+# Refresh the vendored UAPI header and vmlinux.h from build/kernel (after a
+# change to the series' UAPI or types); a host test checks they match.
+vendor-headers: kernel bpftools
+	@cp build/kernel/include/linux/iommu_policy.h include/uapi/linux/iommu_policy.h
+	@build/bpftools/bpftool btf dump file build/kernel/vmlinux.btf format c \
+		> bpf/vmlinux/x86_64/vmlinux.h
 
 install: tools
 	@$(MAKE) -s -C tools/iommuctl install
 	@$(MAKE) -s -C tools/deploy install
 
-run: deps kernel tools
+run: deps kernel vm-tools
 	@tools/demo/run.sh
 
-bench: deps kernel kernel-unpatched tools
+bench: deps kernel kernel-unpatched vm-tools
 	@bench/run.sh
 
 # The debug kernel's profile starts first: it is the longest lane.
-test: deps kernels tools
+test: deps kernels vm-tools
 	@selftests/run.sh debug host intel virtio mock policy policy-noopt \
 		policy-cm-lockdown policy-strict policy-strict-noopt policy-strict-conf \
 		stock stock-6.12 stock-newest boot
 
-test-debug: deps kernels tools
+test-debug: deps kernels vm-tools
 	@selftests/run.sh debug
 
 test-host: deps tools
 	@selftests/run.sh host
 
-test-vm: deps kernel tools
+test-vm: deps kernel vm-tools
 	@selftests/run.sh $(or $(P),intel)
 
-# The UAPI header comes with the kernel; the corpus grows in build/iommuctl
-fuzz: deps kernel
+# The corpus grows in build/iommuctl
+fuzz: deps
 	@$(MAKE) -s -C tools/iommuctl fuzz $(if $(FUZZ_SECONDS),FUZZ_SECONDS=$(FUZZ_SECONDS))
 
 golden: deps kernel

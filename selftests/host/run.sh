@@ -205,6 +205,33 @@ deploy_scripts_parse() {
 t "make install puts iommuctl, the boot script, the initramfs hook and the unit in place" deploy_installs
 t "systemd-analyze verify iommu-policy.service, as installed: no warning" unit_verifies
 t "deployment shell scripts parse (sh -n)" deploy_scripts_parse
+# The headers vendored so that the tools build without a kernel (as bpftool
+# vendors its UAPI headers): the series' UAPI header, rebuilt from the
+# patches alone, and the built kernel's BTF as C ('make vendor-headers').
+vendored_uapi_matches() {
+	local d p h=include/uapi/linux/iommu_policy.h
+	d=$(mktemp -d)
+	while read -r p; do
+		case "$p" in ''|'#'*) continue ;; esac
+		grep -q "^+++ b/$h" "$TOP/kernel/patches/$p" || continue
+		(cd "$d" && git apply --include="$h" "$TOP/kernel/patches/$p") ||
+			{ echo "$p does not apply to $h"; rm -rf "$d"; return 1; }
+	done < "$TOP/kernel/series"
+	[ -f "$d/$h" ] || { echo "no patch of kernel/series creates $h"; rm -rf "$d"; return 1; }
+	diff -u "$d/$h" "$TOP/$h" || { echo "run 'make vendor-headers'"; rm -rf "$d"; return 1; }
+	rm -rf "$d"
+}
+t "the vendored $(echo include/uapi/linux/iommu_policy.h) is the series' (kernel/patches)" \
+	vendored_uapi_matches
+if [ -f "$TOP/build/kernel/vmlinux.btf" ] && [ -x "$TOP/build/bpftools/bpftool" ]; then
+	t "the vendored bpf/vmlinux/x86_64/vmlinux.h is the built kernel's BTF" \
+		sh -c "'$TOP/build/bpftools/bpftool' btf dump file '$TOP/build/kernel/vmlinux.btf' \
+			format c | cmp - '$TOP/bpf/vmlinux/x86_64/vmlinux.h' ||
+			{ echo \"run 'make vendor-headers'\"; exit 1; }"
+else
+	echo "ok - host: the vendored vmlinux.h is the built kernel's BTF # SKIP no built" \
+		"kernel (make kernel): 'make test' builds one and checks it"
+fi
 for unit in test_histo test_rules test_devfacts test_verdicts; do
 	if [ -x "$TOP/build/iommuctl/$unit" ]; then
 		suite "iommuctl unit tests $unit" 120 "$TOP/build/iommuctl/$unit"

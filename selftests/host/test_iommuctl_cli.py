@@ -174,11 +174,11 @@ def policy_cli(tmp):
                 "want either -r RULES")
     usage_error("policy load -c without rules", ["policy", "load", "-c", "x.bpf.o"],
                 "needs -r RULES")
-    usage_error("policy name", ["policy", "load", "-r", good, "-n", "my-policy"],
+    usage_error("policy name", ["policy", "load", "-r", good, "-N", "my-policy"],
                 "invalid policy name 'my-policy'")
-    usage_error("policy name too long", ["policy", "replace", "-r", good, "-n", "n" * 32],
+    usage_error("policy name too long", ["policy", "replace", "-r", good, "-N", "n" * 32],
                 "invalid policy name '" + "n" * 32 + "' (expected 1 to 31 letters")
-    usage_error("empty policy name", ["policy", "load", "-r", good, "-n", ""],
+    usage_error("empty policy name", ["policy", "load", "-r", good, "-N", ""],
                 "invalid policy name ''")
     usage_error("policy unload argument", ["policy", "unload", "x"], "unexpected argument")
 
@@ -248,7 +248,7 @@ def policy_einval_cli(tmp):
     r = why("-r", f"{tmp}/good.rules")
     t("EINVAL of the table policy: nothing wrong with it",
       r.returncode == 1 and "refused policy 'table' with EINVAL" in r.stderr, r.stderr)
-    r = why("-r", f"{tmp}/good.rules", "-n", "bad name")
+    r = why("-r", f"{tmp}/good.rules", "-N", "bad name")
     want = ("iommuctl: the kernel refused the table policy (Invalid argument): policy name "
             "'bad name' may only contain letters, digits, '_' and '.' (not ' ')")
     t("EINVAL: a name set after the open (-n) is the one checked",
@@ -359,7 +359,7 @@ def main():
     usage_error("bad interval", ["trace", "flush", "0"], "invalid interval")
     usage_error("bad count", ["trace", "latency", "1", "x"], "invalid count")
     usage_error("too many positionals", ["trace", "flush", "1", "2", "3"], "unexpected argument")
-    usage_error("bad events count", ["trace", "events", "-c", "0"], "invalid count")
+    usage_error("bad events count", ["trace", "events", "0"], "invalid count")
     for cmd in (["devices"], ["trace", "latency"], ["trace", "flush"], ["trace", "events"],
                 ["policy", "load"], ["policy", "replace"], ["policy", "unload"],
                 ["policy", "show"], ["policy", "explain"]):

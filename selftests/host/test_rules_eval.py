@@ -108,7 +108,7 @@ def main():
         rules = f"{root}/rules"
         write(rules, RULES)
 
-        r = run("policy", "test", "-R", root, "-j", "-r", rules)
+        r = run("policy", "test", "--sysfs-root", root, "-j", "-r", rules)
         t("-j exits 0 with one JSON document", r.returncode == 0, f"{r.returncode} {r.stderr}")
         out = json.loads(r.stdout) if r.returncode == 0 else {"devices": []}
         devs = {d["device"]: d for d in out["devices"]}
@@ -130,30 +130,30 @@ def main():
                     got = (dec.get(hook, {}).get("verdict"), dec.get(hook, {}).get("line"))
                 t(f"{dev} {hook}: {want}", got == want, f"got {got}: {dec.get(hook)}")
 
-        r = run("policy", "test", "-R", root, "-r", rules, "0000:00:1f.2")
+        r = run("policy", "test", "--sysfs-root", root, "-r", rules, "0000:00:1f.2")
         t("text: one device, the deciding line with its rule",
           r.returncode == 0 and "0000:00:1f.3" not in r.stdout and
           "dma_mode      strict     line 5: bdf=0000:00:1f.* dma_mode strict" in r.stdout and
           "dev_trust     untrusted  line 7: fw=untrusted trust untrusted" in r.stdout,
           r.stdout + r.stderr)
-        r = run("policy", "test", "-R", root, "-r", rules, "0000:00:03.0")
+        r = run("policy", "test", "--sysfs-root", root, "-r", rules, "0000:00:03.0")
         t("text: dma_owner by claim when they differ",
           "deny       line 1: * dma_owner deny (VFIO group claim)" in r.stdout and
           "allow      line 2: resv=direct owner=device dma_owner allow (iommufd device "
           "claim)" in r.stdout, r.stdout)
-        r = run("policy", "test", "-R", root, "-r", rules, "0000:00:09.0")
+        r = run("policy", "test", "--sysfs-root", root, "-r", rules, "0000:00:09.0")
         t("an unknown device exits 2", r.returncode == 2 and "no device '0000:00:09.0'"
           in r.stderr, f"{r.returncode} {r.stderr}")
         write(rules, RULES + "class=1 dma_mode strict\n")
-        r = run("policy", "test", "-R", root, "-r", rules)
+        r = run("policy", "test", "--sysfs-root", root, "-r", rules)
         t("a malformed file exits 2 with FILE:LINE:",
           r.returncode == 2 and r.stderr.startswith(f"{rules}:10: bad class '1'"), r.stderr)
-        r = run("policy", "test", "-R", root)
+        r = run("policy", "test", "--sysfs-root", root)
         t("without -r exits 2", r.returncode == 2 and "needs -r RULES" in r.stderr, r.stderr)
 
         os.unlink(f"{root}/sys/kernel/debug/iommu_policy/devices")
         write(rules, RULES)
-        r = run("policy", "test", "-R", root, "-j", "-r", rules, "0000:00:03.0")
+        r = run("policy", "test", "--sysfs-root", root, "-j", "-r", rules, "0000:00:03.0")
         dec = json.loads(r.stdout)["devices"][0]["decisions"] if r.returncode == 0 else {}
         t("without debugfs: fw= and resv= hold for no device, and it says so",
           "fw= and resv= conditions hold for no device" in r.stderr and

@@ -230,7 +230,7 @@ def test_show_matches_sysfs():
 def test_replace_swaps_rules():
     with Session() as s:
         first = s.load("-r", s.rules("dev=pm1 dma_mode strict\n"))
-        r = iommuctl("policy", "replace", "-j", "-n", "table2",
+        r = iommuctl("policy", "replace", "-j", "-N", "table2",
                      "-r", s.rules("dev=pm2 dma_mode identity\n"))
         check(r.returncode == 0, f"policy replace exited {r.returncode}: {r.stderr}")
         out = json.loads(r.stdout)
@@ -324,7 +324,7 @@ def test_bad_name_attaches_nothing():
     replaced."""
     with Session() as s:
         seq = sysfs("enable_seq")
-        r = iommuctl("policy", "load", "-n", "bad name", EXAMPLE)
+        r = iommuctl("policy", "load", "-N", "bad name", EXAMPLE)
         check(r.returncode == 2 and "invalid policy name 'bad name'" in r.stderr,
               f"load -n 'bad name': exit {r.returncode}: {r.stderr}")
         obj = s.patched(EXAMPLE, "untrusted_strict", name=b"bad name")
@@ -374,20 +374,66 @@ def test_no_callback_attaches_nothing():
               f"{sysfs('enable_seq')} (was {seq}), pinned {os.path.exists(PIN)}")
 
 
-def test_needs_cap_sys_admin():
-    """Root without CAP_SYS_ADMIN loads the programs, but the kernel refuses
-    to attach them: iommuctl says which capability is missing."""
+NOBODY = 65534
+
+
+def as_nobody(caps, *args):
+    """iommuctl as uid/gid nobody with only these ambient capabilities, as a
+    systemd unit with User= and AmbientCapabilities= runs it."""
+    spec = ",".join("+" + c for c in caps) if caps else "-all"
+    cmd = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+           f"--inh-caps={spec}"]
+    if caps:
+        cmd.append(f"--ambient-caps={spec}")
+    return subprocess.run(cmd + [IOMMUCTL, *args], capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_runs_by_capability_not_uid():
+    """Privilege is checked by capability: not root, but CAP_BPF and
+    CAP_PERFMON trace; with CAP_SYS_ADMIN too, load and unload a policy.
+    Without them, iommuctl names what is missing and attaches nothing (the
+    kernel's own CAP_SYS_ADMIN check is policy_test's)."""
     with Session() as s:
         if not os.path.ismount("/sys/fs/bpf"):
             subprocess.run(["mount", "-t", "bpf", "bpf", "/sys/fs/bpf"], check=True)
+        pindir = tempfile.mkdtemp(dir="/sys/fs/bpf")
+        os.chown(pindir, NOBODY, NOBODY)
+        pin = os.path.join(pindir, "policy")
         rules = s.rules("dev=pm1 dma_mode strict\n")
-        r = subprocess.run(["setpriv", "--inh-caps=-sys_admin", "--bounding-set=-sys_admin",
-                            IOMMUCTL, "policy", "load", "-r", rules],
-                           capture_output=True, text=True, timeout=120)
-        check(r.returncode == 1 and "needs CAP_SYS_ADMIN" in r.stderr,
-              f"load without CAP_SYS_ADMIN: exit {r.returncode}: {r.stderr}")
-        check(sysfs("state") == "disabled" and not os.path.exists(PIN),
-              "a policy was attached without CAP_SYS_ADMIN")
+        os.chmod(rules, 0o644)
+        try:
+            r = as_nobody(["bpf", "perfmon"], "trace", "latency", "-j", "1", "1")
+            check(r.returncode == 0 and json.loads(r.stdout.splitlines()[-1])["interval_s"] > 0,
+                  f"trace latency with CAP_BPF, CAP_PERFMON: exit {r.returncode}: {r.stderr}")
+            r = as_nobody([], "trace", "flush", "1", "1")
+            check(r.returncode == 1 and "CAP_BPF CAP_PERFMON" in r.stderr and
+                  "AmbientCapabilities=" in r.stderr,
+                  f"trace flush without capabilities: exit {r.returncode}: {r.stderr}")
+            r = as_nobody(["bpf", "perfmon"], "policy", "load", "-j", "-P", pin, "-r", rules)
+            err = json.loads(r.stdout) if r.stdout.strip() else {}
+            check(r.returncode == 1 and "needs CAP_SYS_ADMIN" in r.stderr and
+                  err.get("exit_status") == 1 and "CAP_SYS_ADMIN" in err.get("error", ""),
+                  f"policy load without CAP_SYS_ADMIN: exit {r.returncode}: {r.stdout} "
+                  f"{r.stderr}")
+            check(sysfs("state") == "disabled" and not os.path.exists(pin),
+                  "a policy was attached without CAP_SYS_ADMIN")
+            caps = ["bpf", "perfmon", "sys_admin"]
+            r = as_nobody(caps, "policy", "load", "-j", "-P", pin, "-r", rules)
+            check(r.returncode == 0 and json.loads(r.stdout)["pin"] == pin,
+                  f"policy load as nobody with {caps}: exit {r.returncode}: {r.stderr}")
+            check(sysfs("state") == "enabled" and os.path.exists(pin),
+                  f"after the load: state {sysfs('state')}")
+            r = as_nobody(caps, "policy", "unload", "-j", "-P", pin)
+            check(r.returncode == 0 and json.loads(r.stdout)["action"] == "detached",
+                  f"policy unload as nobody: exit {r.returncode}: {r.stdout} {r.stderr}")
+            check(sysfs("state") == "disabled", f"after the unload: state {sysfs('state')}")
+        finally:
+            if os.path.exists(pin):
+                iommuctl("policy", "unload", "-P", pin)
+            for f in os.listdir(pindir):
+                os.unlink(os.path.join(pindir, f))
+            os.rmdir(pindir)
 
 
 def test_example_object():
@@ -689,7 +735,7 @@ def tests(profile):
         test_bad_name_attaches_nothing,
         test_flags_attach_nothing,
         test_no_callback_attaches_nothing,
-        test_needs_cap_sys_admin,
+        test_runs_by_capability_not_uid,
         test_example_object,
         test_coherent_facts,
         test_events_show_decisions,

@@ -118,13 +118,13 @@ def test_sync_attaches_keeps_replaces():
               f"same rules again: {r.stdout} {r.stderr}, enable_seq {sysfs('enable_seq')} "
               f"(was {seq})")
         # A different name is a different policy
-        r, out = sync("-r", a, "-n", "boot")
+        r, out = sync("-r", a, "-N", "boot")
         check(out and out["action"] == "replaced" and sysfs("name") == "boot" and
               int(sysfs("enable_seq")) == seq + 1,
               f"-n boot: {r.stdout} {r.stderr} name {sysfs('name')}")
         with open(a, "a") as f:
             f.write(f"dev={EDU} dma_owner deny\n")
-        r, out = sync("-r", a, "-n", "boot")
+        r, out = sync("-r", a, "-N", "boot")
         check(out and out["action"] == "replaced" and int(sysfs("enable_seq")) == seq + 2,
               f"changed rules: {r.stdout} {r.stderr}")
         # Malformed: exit 2, FILE:LINE, the attached policy untouched
@@ -138,14 +138,14 @@ def test_sync_attaches_keeps_replaces():
         # record sync cannot know, so it replaces)
         r = iommuctl("policy", "replace", EXAMPLE)
         check(r.returncode == 0, f"replace: {r.stderr}")
-        r, out = sync("-r", a, "-n", "boot")
+        r, out = sync("-r", a, "-N", "boot")
         check(out and out["action"] == "replaced" and sysfs("name") == "boot",
               f"after a replace: {r.stdout} {r.stderr}")
         os.unlink(SOURCE_PIN)
-        r, out = sync("-r", a, "-n", "boot")
+        r, out = sync("-r", a, "-N", "boot")
         check(out and out["action"] == "replaced",
               f"without {SOURCE_PIN}: {r.stdout} {r.stderr}")
-        r, out = sync("-r", a, "-n", "boot")
+        r, out = sync("-r", a, "-N", "boot")
         check(out and out["action"] == "unchanged", f"then again: {r.stdout} {r.stderr}")
 
 

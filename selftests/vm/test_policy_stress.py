@@ -156,8 +156,8 @@ def test_policy_life_cycle_under_load(profile):
         c_seconds = time.monotonic() - start
         t = time.monotonic()
         for i in range(ctl_cycles):
-            iommuctl("load", "-n", "stress_a", POLICY_OBJ)
-            iommuctl("replace", "-n", "stress_b", POLICY_OBJ)
+            iommuctl("load", "-N", "stress_a", POLICY_OBJ)
+            iommuctl("replace", "-N", "stress_b", POLICY_OBJ)
             iommuctl("unload")
         ctl_seconds = time.monotonic() - t
     finally:

@@ -19,8 +19,8 @@
 #include <linux/types.h>
 #include <linux/iommu_policy.h>
 #include "devfacts.h"
+#include "sysfs.h"
 
-extern const char *sysfs_root;	/* as in iommuctl.h: "" but in tests */
 
 FILE *debugfs_open(const char *path)
 {

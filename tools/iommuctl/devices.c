@@ -15,29 +15,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "commands.h"
 #include "devfacts.h"
-#include "iommuctl.h"
 #include "json.h"
+#include "output.h"
+#include "sysfs.h"
 
-struct resv_counts {
-	int direct, relaxable, msi, reserved;
-};
-
+/* What sysfs says, and the one fact that needs debugfs */
 struct dev_info {
-	char name[128];
-	char bus[32];
-	char vendor_device[16];	/* "1234:11e8" for PCI, "" otherwise */
-	char driver[64];
-	int group;
-	char type[32];		/* the group's default domain type */
-	char removable[16];	/* "removable", "fixed", "unknown" or "" */
-	struct resv_counts resv;
-	int pasid_bits;		/* PCI PASID capability width; 0 if none; -1 unknown */
+	struct iommu_dev s;
 	int coherent;		/* IOMMU enforces cache coherency: 1, 0; -1 unknown */
-	char iommu[64];
 };
 
-static bool json_out;
 
 static const char doc[] =
 "List every device behind an IOMMU.\n"
@@ -51,143 +40,27 @@ static const char doc[] =
 "\n"
 "EXAMPLES:\n"
 "    iommuctl devices           # table\n"
-"    iommuctl devices -j        # JSON (schema: tools/iommuctl/README.md)\n";
+"    iommuctl devices -j        # JSON (schema: iommuctl(8))\n";
+
+enum { OPT_SYSFS_ROOT = 0x100 };
 
 static const struct argp_option opts[] = {
-	{ "json", 'j', NULL, 0, "JSON output", 0 },
-	{ "sysfs-root", 'R', "DIR", OPTION_HIDDEN, "read sysfs below DIR (tests)", 0 },
+	{ "sysfs-root", OPT_SYSFS_ROOT, "DIR", OPTION_HIDDEN, "read sysfs below DIR (tests)", 0 },
 	{},
 };
 
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
 	switch (key) {
-	case 'j':
-		json_out = true;
-		break;
-	case 'R':
+	case OPT_SYSFS_ROOT:
 		sysfs_root = arg;
 		break;
 	case ARGP_KEY_ARG:
-		argp_error(state, "unexpected argument '%s'", arg);
-		break;
+		return p_usage("unexpected argument '%s'", arg) ? EINVAL : 0;
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
 	return 0;
-}
-
-static void link_base(const char *path, char *buf, size_t len)
-{
-	char target[PATH_MAX];
-	ssize_t n = readlink(path, target, sizeof(target) - 1);
-	const char *base;
-
-	buf[0] = '\0';
-	if (n < 0)
-		return;
-	target[n] = '\0';
-	base = strrchr(target, '/');
-	snprintf(buf, len, "%s", base ? base + 1 : target);
-}
-
-static void read_resv(int group, struct resv_counts *r)
-{
-	char path[PATH_MAX], line[256];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/sys/kernel/iommu_groups/%d/reserved_regions",
-		 sysfs_root, group);
-	f = fopen(path, "r");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		char type[64] = "";
-
-		if (sscanf(line, "%*s %*s %63s", type) != 1)
-			continue;
-		if (!strcmp(type, "direct"))
-			r->direct++;
-		else if (!strcmp(type, "direct-relaxable"))
-			r->relaxable++;
-		else if (!strcmp(type, "msi"))
-			r->msi++;
-		else
-			r->reserved++;
-	}
-	fclose(f);
-}
-
-/* Width of the PCIe PASID capability (ext cap 0x1b), from config space. */
-static int pci_pasid_bits(const char *devdir)
-{
-	char path[PATH_MAX];
-	uint8_t cfg[4096];
-	unsigned int off = 0x100;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/config", devdir);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -1;
-	n = pread(fd, cfg, sizeof(cfg), 0);
-	close(fd);
-	if (n <= 0x100)
-		/* Root sees all there is: no extended space, no PASID. */
-		return geteuid() == 0 ? 0 : -1;
-	for (int hops = 0; off && off + 8 <= (size_t)n && hops < 64; hops++) {
-		uint32_t hdr = cfg[off] | cfg[off + 1] << 8 | cfg[off + 2] << 16 |
-			       (uint32_t)cfg[off + 3] << 24;
-
-		if (!hdr || hdr == 0xffffffff)
-			break;
-		if ((hdr & 0xffff) == 0x1b)
-			return (cfg[off + 5] & 0x1f) ?: 0;
-		off = hdr >> 20;
-	}
-	return 0;
-}
-
-static void collect(const char *name, int group, struct dev_info *d)
-{
-	char devdir[PATH_MAX], path[PATH_MAX + 32], v[16], dv[16];
-
-	memset(d, 0, sizeof(*d));
-	snprintf(d->name, sizeof(d->name), "%s", name);
-	d->group = group;
-	snprintf(devdir, sizeof(devdir), "%s/sys/kernel/iommu_groups/%d/devices/%s",
-		 sysfs_root, group, name);
-
-	snprintf(path, sizeof(path), "%s/subsystem", devdir);
-	link_base(path, d->bus, sizeof(d->bus));
-	snprintf(path, sizeof(path), "%s/driver", devdir);
-	link_base(path, d->driver, sizeof(d->driver));
-	snprintf(path, sizeof(path), "%s/iommu", devdir);
-	link_base(path, d->iommu, sizeof(d->iommu));
-	snprintf(path, sizeof(path), "%s/removable", devdir);
-	read_line(path, d->removable, sizeof(d->removable));
-	snprintf(path, sizeof(path), "%s/sys/kernel/iommu_groups/%d/type", sysfs_root, group);
-	read_line(path, d->type, sizeof(d->type));
-	read_resv(group, &d->resv);
-
-	d->pasid_bits = 0;
-	if (!strcmp(d->bus, "pci")) {
-		snprintf(path, sizeof(path), "%s/vendor", devdir);
-		read_line(path, v, sizeof(v));
-		snprintf(path, sizeof(path), "%s/device", devdir);
-		read_line(path, dv, sizeof(dv));
-		snprintf(d->vendor_device, sizeof(d->vendor_device), "%.4s:%.4s",
-			 v[0] ? v + 2 : "????", dv[0] ? dv + 2 : "????");
-		d->pasid_bits = pci_pasid_bits(devdir);
-	}
-}
-
-static int cmp_dev(const void *a, const void *b)
-{
-	const struct dev_info *x = a, *y = b;
-
-	return x->group != y->group ? x->group - y->group : strcmp(x->name, y->name);
 }
 
 static void read_coherency(struct dev_info *devs, size_t n)
@@ -196,7 +69,7 @@ static void read_coherency(struct dev_info *devs, size_t n)
 	int ret = dev_facts_read(&facts);
 
 	for (size_t i = 0; i < n; i++) {
-		const struct dev_facts *f = ret ? NULL : dev_facts_find(&facts, devs[i].name);
+		const struct dev_facts *f = ret ? NULL : dev_facts_find(&facts, devs[i].s.name);
 
 		devs[i].coherent = f ? f->coherent : -1;
 	}
@@ -210,97 +83,77 @@ static const char *coherency(const struct dev_info *d)
 
 static const char *trust(const struct dev_info *d)
 {
-	return !strcmp(d->removable, "removable") ? "untrusted" : "trusted";
-}
-
-struct dev_list {
-	struct dev_info *d;
-	size_t n, cap;
-};
-
-static int add_dev(void *ctx, int group, const char *gdir, const char *name)
-{
-	struct dev_list *l = ctx;
-
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 32;
-		struct dev_info *p = realloc(l->d, cap * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		l->d = p;
-		l->cap = cap;
-	}
-	collect(name, group, &l->d[l->n++]);
-	return 0;
+	return d->s.removable ? "untrusted" : "trusted";
 }
 
 int cmd_devices(int argc, char **argv)
 {
-	static const struct argp argp = { opts, parse_arg, NULL, doc };
-	struct dev_list list = {};
+	static const struct argp_child children[] = { { &output_argp }, {} };
+	static const struct argp argp = { opts, parse_arg, NULL, doc, children };
+	struct iommu_devs list;
 	struct dev_info *devs;
 	size_t n;
 	int err;
 
-	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
-	if (err)
+	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return EXIT_USAGE;
-
-	err = iommu_groups_for_each_dev(add_dev, &list);
-	if (err == -ENOMEM) {
-		perror("iommuctl");
-		return EXIT_FAILURE;
-	}
-	if (err) {
-		fprintf(stderr, "iommuctl: no IOMMU groups (%s/sys/kernel/iommu_groups: %s): is an "
-			"IOMMU enabled (intel_iommu=on, amd_iommu, virtio-iommu)?\n", sysfs_root,
-			strerror(-err));
-		return EXIT_FAILURE;
-	}
-	devs = list.d;
+	err = iommu_devs_read(&list, true);
+	if (err == -ENOMEM)
+		return p_err("out of memory");
+	if (err)
+		return p_err("no IOMMU groups (%s/sys/kernel/iommu_groups: %s): is an IOMMU "
+			     "enabled (intel_iommu=on, amd_iommu, virtio-iommu)?", sysfs_root,
+			     strerror(-err));
 	n = list.n;
-	qsort(devs, n, sizeof(*devs), cmp_dev);
+	devs = calloc(n ?: 1, sizeof(*devs));
+	if (!devs) {
+		iommu_devs_free(&list);
+		return p_err("out of memory");
+	}
+	for (size_t i = 0; i < n; i++)
+		devs[i].s = list.d[i];
+	iommu_devs_free(&list);
 	read_coherency(devs, n);
 
-	if (json_out) {
+	if (json_output) {
 		struct json j;
 
 		json_init(&j, stdout);
 		json_begin_object(&j, NULL);
 		json_begin_array(&j, "devices");
 		for (size_t i = 0; i < n; i++) {
-			struct dev_info *d = &devs[i];
+			const struct dev_info *d = &devs[i];
+			const struct iommu_dev *s = &d->s;
 
 			json_begin_object(&j, NULL);
-			json_str(&j, "device", d->name);
-			json_str(&j, "bus", d->bus);
-			if (d->vendor_device[0])
-				json_str(&j, "vendor_device", d->vendor_device);
+			json_str(&j, "device", s->name);
+			json_str(&j, "bus", s->bus);
+			if (s->vendor_device[0])
+				json_str(&j, "vendor_device", s->vendor_device);
 			else
 				json_null(&j, "vendor_device");
-			if (d->driver[0])
-				json_str(&j, "driver", d->driver);
+			if (s->driver[0])
+				json_str(&j, "driver", s->driver);
 			else
 				json_null(&j, "driver");
-			json_i64(&j, "group", d->group);
-			json_str(&j, "domain_type", d->type);
+			json_i64(&j, "group", s->group);
+			json_str(&j, "domain_type", s->type);
 			json_bool(&j, "trusted", !strcmp(trust(d), "trusted"));
 			json_begin_object(&j, "reserved_regions");
-			json_i64(&j, "direct", d->resv.direct);
-			json_i64(&j, "direct_relaxable", d->resv.relaxable);
-			json_i64(&j, "msi", d->resv.msi);
-			json_i64(&j, "reserved", d->resv.reserved);
+			json_i64(&j, "direct", s->resv.direct);
+			json_i64(&j, "direct_relaxable", s->resv.relaxable);
+			json_i64(&j, "msi", s->resv.msi);
+			json_i64(&j, "reserved", s->resv.reserved);
 			json_end_object(&j);
-			if (d->pasid_bits < 0)
+			if (s->pasid_bits < 0)
 				json_null(&j, "pasid_bits");
 			else
-				json_i64(&j, "pasid_bits", d->pasid_bits);
+				json_i64(&j, "pasid_bits", s->pasid_bits);
 			if (d->coherent < 0)
 				json_null(&j, "coherent");
 			else
 				json_bool(&j, "coherent", d->coherent);
-			json_str(&j, "iommu", d->iommu);
+			json_str(&j, "iommu", s->iommu);
 			json_end_object(&j);
 		}
 		json_end_array(&j);
@@ -311,19 +164,20 @@ int cmd_devices(int argc, char **argv)
 		       "DRIVER", "GROUP", "TYPE", "TRUST", "RESV d/r/m/o", "PASID", "COHERENCY",
 		       "IOMMU");
 		for (size_t i = 0; i < n; i++) {
-			struct dev_info *d = &devs[i];
+			const struct dev_info *d = &devs[i];
+			const struct iommu_dev *s = &d->s;
 			char resv[32], pasid[8];
 
-			snprintf(resv, sizeof(resv), "%d/%d/%d/%d", d->resv.direct,
-				 d->resv.relaxable, d->resv.msi, d->resv.reserved);
-			if (d->pasid_bits < 0)
+			snprintf(resv, sizeof(resv), "%d/%d/%d/%d", s->resv.direct,
+				 s->resv.relaxable, s->resv.msi, s->resv.reserved);
+			if (s->pasid_bits < 0)
 				snprintf(pasid, sizeof(pasid), "?");
 			else
-				snprintf(pasid, sizeof(pasid), "%d", d->pasid_bits);
-			printf("%-16s %-9s %-18s %5d %-9s %-9s %-11s %5s %-11s %s\n", d->name,
-			       d->vendor_device[0] ? d->vendor_device : "-",
-			       d->driver[0] ? d->driver : "-", d->group, d->type, trust(d),
-			       resv, pasid, coherency(d), d->iommu[0] ? d->iommu : "-");
+				snprintf(pasid, sizeof(pasid), "%d", s->pasid_bits);
+			printf("%-16s %-9s %-18s %5d %-9s %-9s %-11s %5s %-11s %s\n", s->name,
+			       s->vendor_device[0] ? s->vendor_device : "-",
+			       s->driver[0] ? s->driver : "-", s->group, s->type, trust(d),
+			       resv, pasid, coherency(d), s->iommu[0] ? s->iommu : "-");
 		}
 	}
 	free(devs);

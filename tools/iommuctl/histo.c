@@ -57,32 +57,35 @@ static void stars(FILE *f, __u64 val, __u64 max, int width)
 		fputc(i < n ? '*' : ' ', f);
 }
 
-void hist_print(FILE *f, const struct hist *h, const struct unit *u)
+void hist_print(FILE *f, const struct hist *h, const struct unit *u, bool log2)
 {
-	int first = -1, last = -1;
-	__u64 vmax = 0;
+	int step = log2 ? HIST_SUB : 1, first = -1, last = -1;
+	__u64 rows[HIST_SLOTS] = {}, vmax = 0;
 
-	for (int i = 0; i < HIST_SLOTS; i++) {
-		if (!h->slots[i])
+	/* Row r covers slots r*step .. r*step+step-1: an octave with log2. */
+	for (int i = 0; i < HIST_SLOTS; i++)
+		rows[i / step] += h->slots[i];
+	for (int r = 0; r < HIST_SLOTS / step; r++) {
+		if (!rows[r])
 			continue;
 		if (first < 0)
-			first = i;
-		last = i;
-		if (h->slots[i] > vmax)
-			vmax = h->slots[i];
+			first = r;
+		last = r;
+		if (rows[r] > vmax)
+			vmax = rows[r];
 	}
 	if (first < 0)
 		return;
 	fprintf(f, "%26s : %-10s distribution\n", u->name, "count");
-	for (int i = first; i <= last; i++) {
+	for (int r = first; r <= last; r++) {
+		__u64 low = hist_slot_low(r * step), high = hist_slot_high(r * step + step - 1);
+
 		if (u->div == 1)
-			fprintf(f, "%11llu -> %-11llu", hist_slot_low(i),
-				hist_slot_high(i));
+			fprintf(f, "%11llu -> %-11llu", low, high);
 		else
-			fprintf(f, "%11.3f -> %-11.3f", (double)hist_slot_low(i) / u->div,
-				(double)hist_slot_high(i) / u->div);
-		fprintf(f, " : %-10llu |", (unsigned long long)h->slots[i]);
-		stars(f, h->slots[i], vmax, 40);
+			fprintf(f, "%11.3f -> %-11.3f", (double)low / u->div, (double)high / u->div);
+		fprintf(f, " : %-10llu |", (unsigned long long)rows[r]);
+		stars(f, rows[r], vmax, 40);
 		fputs("|\n", f);
 	}
 }

@@ -26,8 +26,9 @@ struct unit {
 	__u64 div;
 };
 
-/* Text histogram, libbpf-tools style: "low -> high : count |***|". */
-void hist_print(FILE *f, const struct hist *h, const struct unit *u);
+/* Text histogram, libbpf-tools style: "low -> high : count |***|"; with
+ * log2, one row per power of two (the four sub-buckets of each summed). */
+void hist_print(FILE *f, const struct hist *h, const struct unit *u, bool log2);
 /* "count", "avg", "p50", "p90", "p99", "max", "hist": [{low, high, count}],
  * in the histogram's own unit (ns or bytes): JSON stays lossless. */
 void hist_json(struct json *j, const struct hist *h);

@@ -3,11 +3,24 @@
 #include <math.h>
 #include "json.h"
 
+bool json_pretty;
+int json_schema_version;
+
 void json_init(struct json *j, FILE *f)
 {
 	j->f = f;
 	j->depth = 0;
 	j->need_comma[0] = false;
+	j->pretty = json_pretty;
+}
+
+static void newline(struct json *j)
+{
+	if (!j->pretty)
+		return;
+	fputc('\n', j->f);
+	for (int i = 0; i < j->depth; i++)
+		fputs("  ", j->f);
 }
 
 static void put_string(FILE *f, const char *s)
@@ -35,10 +48,12 @@ static void prefix(struct json *j, const char *key)
 {
 	if (j->need_comma[j->depth])
 		fputc(',', j->f);
+	if (j->depth)
+		newline(j);
 	j->need_comma[j->depth] = true;
 	if (key) {
 		put_string(j->f, key);
-		fputc(':', j->f);
+		fputs(j->pretty ? ": " : ":", j->f);
 	}
 }
 
@@ -49,13 +64,19 @@ static void open_container(struct json *j, const char *key, char c)
 	if (j->depth < 15)
 		j->depth++;
 	j->need_comma[j->depth] = false;
+	if (c == '{' && j->depth == 1 && json_schema_version)
+		json_i64(j, "schema_version", json_schema_version);
 }
 
 static void close_container(struct json *j, char c)
 {
-	fputc(c, j->f);
+	bool empty = !j->need_comma[j->depth];
+
 	if (j->depth > 0)
 		j->depth--;
+	if (!empty)
+		newline(j);
+	fputc(c, j->f);
 }
 
 void json_begin_object(struct json *j, const char *key) { open_container(j, key, '{'); }

@@ -11,7 +11,13 @@ struct json {
 	FILE *f;
 	int depth;
 	bool need_comma[16];
+	bool pretty;
 };
+
+/* -p: indent, one member per line (json_init copies it). */
+extern bool json_pretty;
+/* Nonzero: every top-level object starts with "schema_version": N. */
+extern int json_schema_version;
 
 void json_init(struct json *j, FILE *f);
 void json_begin_object(struct json *j, const char *key);

@@ -25,16 +25,20 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <linux/types.h>
-#include "iommuctl.h"
+#include "caps.h"
+#include "commands.h"
 #include "json.h"
-#include "policy_rules.h"
+#include "output.h"
+#include "policy_names.h"
+#include "policy_sysfs.h"
+#include "sysfs.h"
 #include "verdicts.h"
 
 #define GROUPS_DIR	"/sys/kernel/iommu_groups"
 #define MAX_GROUP_DEVS	32
 
 static struct {
-	bool dry_run, json, force;
+	bool dry_run, force;
 	const char *rebind;
 } opt;
 
@@ -48,9 +52,9 @@ static const char apply_doc[] =
 "reported with the policy's last decision for it; --rebind DEV unbinds the\n"
 "drivers of DEV's group, re-evaluates it and binds them again.  A device\n"
 "that backs a mounted filesystem, swap or the console is not unbound\n"
-"unless --force.  Needs root; --dry-run changes nothing.\n"
+"unless --force.  Needs CAP_SYS_ADMIN; --dry-run changes nothing.\n"
 "\n"
-"Examples:\n"
+"EXAMPLES:\n"
 "    iommuctl policy apply                  # every group without a driver\n"
 "    iommuctl policy apply --dry-run -j     # what it would do, as JSON\n"
 "    iommuctl policy apply --rebind 0000:00:04.0\n";
@@ -62,7 +66,6 @@ static const struct argp_option apply_opts[] = {
 	{ "rebind", OPT_REBIND, "DEV", 0, "unbind DEV's group, re-evaluate it, bind it again", 0 },
 	{ "force", OPT_FORCE, NULL, 0, "with --rebind: even a device that backs a mount, "
 	  "swap or the console", 0 },
-	{ "json", 'j', NULL, 0, "JSON output", 0 },
 	{},
 };
 
@@ -78,15 +81,14 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_FORCE:
 		opt.force = true;
 		break;
-	case 'j':
-		opt.json = true;
-		break;
 	case ARGP_KEY_ARG:
-		argp_error(state, "unexpected argument '%s'", arg);
-		break;
+		p_usage("unexpected argument '%s'", arg);
+		return EINVAL;
 	case ARGP_KEY_END:
-		if (opt.force && !opt.rebind)
-			argp_error(state, "--force goes with --rebind DEV");
+		if (opt.force && !opt.rebind) {
+			p_usage("--force goes with --rebind DEV");
+			return EINVAL;
+		}
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -164,44 +166,22 @@ static int read_group(int id, struct group *g)
 	return 0;
 }
 
-static int cmp_int(const void *a, const void *b)
-{
-	return *(const int *)a - *(const int *)b;
-}
-
-struct ids {
-	int *id;
-	size_t n, cap;
-};
-
-static int add_id(void *ctx, int group, const char *gdir, const char *dev)
-{
-	struct ids *ids = ctx;
-
-	if (ids->n && ids->id[ids->n - 1] == group)
-		return 0;	/* the group's next device */
-	if (ids->n == ids->cap) {
-		size_t cap = ids->cap ? ids->cap * 2 : 64;
-		int *p = realloc(ids->id, cap * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		ids->id = p;
-		ids->cap = cap;
-	}
-	ids->id[ids->n++] = group;
-	return 0;
-}
-
 /* The ids of the groups that have devices, sorted; *n of them */
 static int *group_ids(size_t *n)
 {
-	struct ids ids = {};
+	struct iommu_devs devs;
+	int *id;
 
-	iommu_groups_for_each_dev(add_id, &ids);
-	qsort(ids.id, ids.n, sizeof(*ids.id), cmp_int);
-	*n = ids.n;
-	return ids.id;
+	*n = 0;
+	if (iommu_devs_read(&devs, false))
+		return NULL;
+	id = calloc(devs.n ?: 1, sizeof(*id));
+	/* Sorted by group: a group's devices are consecutive */
+	for (size_t i = 0; id && i < devs.n; i++)
+		if (!*n || id[*n - 1] != devs.d[i].group)
+			id[(*n)++] = devs.d[i].group;
+	iommu_devs_free(&devs);
+	return id;
 }
 
 /* Write val to a sysfs file; -errno */
@@ -532,39 +512,34 @@ static int apply(void)
 	long long seq;
 	struct json j;
 
-	if (access("/sys/kernel/iommu_policy", F_OK) && !sysfs_root[0]) {
-		fprintf(stderr, "iommuctl: this kernel has no BPF IOMMU policy (no "
-			"/sys/kernel/iommu_policy): it needs the iommu-bpf kernel series built "
-			"with CONFIG_IOMMU_BPF_POLICY=y\n");
-		return EXIT_FAILURE;
+	if (!sysfs_root[0]) {
+		ret = policy_check_kernel(false);
+		if (ret)
+			return ret;
 	}
-	if (!opt.dry_run && geteuid() != 0) {
-		fprintf(stderr, "iommuctl: re-evaluating IOMMU groups needs root: run it with "
-			"sudo (or --dry-run)\n");
-		return EXIT_FAILURE;
+	if (!opt.dry_run) {
+		ret = caps_check(NEED_ADMIN, "re-evaluating IOMMU groups (--dry-run does not)");
+		if (ret)
+			return ret;
 	}
 	policy_attr("state", state, sizeof(state));
 	policy_attr("name", name, sizeof(name));
 	seq = policy_attr_ll("enable_seq");
-	if (strcmp(state, "enabled")) {
-		fprintf(stderr, "iommuctl: no policy is attached (%s): there is nothing to apply "
-			"('iommuctl policy load' attaches one)\n", state[0] ? state : "unknown");
-		return EXIT_FAILURE;
-	}
+	if (strcmp(state, "enabled"))
+		return p_err("no policy is attached (%s): there is nothing to apply ('iommuctl "
+			     "policy load' attaches one)", state[0] ? state : "unknown");
 	if (opt.rebind) {
 		only = find_group(opt.rebind);
-		if (only < 0) {
-			fprintf(stderr, "iommuctl: no device '%s' behind an IOMMU%s (see 'iommuctl "
-				"devices')\n", opt.rebind,
-				device_exists(opt.rebind) ? " (it exists, but has no IOMMU group)" : "");
-			return EXIT_USAGE;
-		}
+		if (only < 0)
+			return p_usage("no device '%s' behind an IOMMU%s (see 'iommuctl devices')",
+				       opt.rebind, device_exists(opt.rebind) ?
+				       " (it exists, but has no IOMMU group)" : "");
 	}
 	ids = group_ids(&nids);
 	groups = calloc(nids ? nids : 1, sizeof(*groups));
 	if (!groups) {
 		free(ids);
-		return EXIT_FAILURE;
+		return p_err("out of memory");
 	}
 	for (size_t i = 0; i < nids; i++) {
 		struct group *g = &groups[ng];
@@ -578,10 +553,9 @@ static int apply(void)
 			for (int k = 0; k < g->ndev && !opt.force; k++)
 				if (g->dev[k].driver[0] && device_in_use(g->dev[k].path, why,
 									 sizeof(why))) {
-					fprintf(stderr, "iommuctl: not unbinding %s (driver %s): %s; "
-						"--force to do it anyway\n", g->dev[k].name,
-						g->dev[k].driver, why);
-					ret = EXIT_FAILURE;
+					ret = p_err("not unbinding %s (driver %s): %s; --force to "
+						    "do it anyway", g->dev[k].name,
+						    g->dev[k].driver, why);
 				}
 			if (ret)
 				goto out;
@@ -611,8 +585,9 @@ static int apply(void)
 	}
 	err = -policy_records_read(&recs);
 	if (err)
-		policy_records_error(err, "reporting the policy's decisions");
-	if (opt.json) {
+		p_warn("cannot read debugfs iommu_policy/verdicts (%s): the report lacks the "
+		       "policy's decisions", strerror(err));
+	if (json_output) {
 		json_init(&j, stdout);
 		json_begin_object(&j, NULL);
 		json_begin_object(&j, "policy");
@@ -636,7 +611,7 @@ static int apply(void)
 			       "%u failed\n", done, done == 1 ? "" : "s", changed, kept, failed);
 	}
 	if (failed)
-		ret = EXIT_FAILURE;
+		ret = p_err("%u group%s could not be re-evaluated", failed, failed == 1 ? "" : "s");
 out:
 	policy_records_free(&recs);
 	free(groups);
@@ -646,9 +621,9 @@ out:
 
 int cmd_policy_apply(int argc, char **argv)
 {
-	struct argp argp = { apply_opts, parse_arg, NULL, apply_doc };
+	static const struct argp_child children[] = { { &output_argp }, {} };
+	const struct argp argp = { apply_opts, parse_arg, NULL, apply_doc, children };
 
-	argv[0] = "iommuctl policy apply";
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return EXIT_USAGE;
 	return apply();

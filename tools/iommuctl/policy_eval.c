@@ -16,12 +16,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "iommuctl.h"
+#include <argp.h>
+#include "commands.h"
 #include "devfacts.h"
 #include "json.h"
+#include "output.h"
 #include "policy_eval.h"
+#include "policy_names.h"
+#include "policy_sysfs.h"
+#include "sysfs.h"
 
-const char policy_test_doc[] =
+static const char doc[] =
 "What a rules file would decide for each device behind an IOMMU (or DEV),\n"
 "hook by hook, and which line decided it; loads nothing.  Facts come from\n"
 "sysfs and debugfs iommu_policy/devices, as the kernel gives them to the\n"
@@ -29,7 +34,7 @@ const char policy_test_doc[] =
 "iommufd device claim.  Verdicts are the policy's: the kernel may still\n"
 "clamp a loosening one (see 'policy explain' once loaded).\n"
 "\n"
-"USAGE: iommuctl policy test -r RULES [-j] [DEV]\n"
+"USAGE: iommuctl policy test -r RULES [-j|-p] [DEV]\n"
 "\n"
 "EXAMPLES:\n"
 "    iommuctl policy test -r /etc/iommu-policy.rules\n"
@@ -103,44 +108,36 @@ static void sysfs_facts(const char *ddir, const char *name, struct policy_table_
 	}
 }
 
-/* iommu_groups_for_each_dev() callback */
-static int add_dev(void *ctx, int group, const char *gdir, const char *name)
+/* The devices behind an IOMMU (or only dev), in group order, with their facts */
+static int collect(struct edevs *es, const char *dev)
 {
-	struct edevs *es = ctx;
 	char ddir[PATH_MAX + 300];
-	struct edev *d;
-
-	if (es->n == es->cap) {
-		size_t cap = es->cap ? es->cap * 2 : 32;
-		struct edev *p = realloc(es->d, cap * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		es->d = p;
-		es->cap = cap;
-	}
-	d = &es->d[es->n++];
-	memset(d, 0, sizeof(*d));
-	snprintf(d->name, sizeof(d->name), "%s", name);
-	d->group = group;
-	snprintf(ddir, sizeof(ddir), "%s/devices/%s", gdir, name);
-	sysfs_facts(ddir, name, &d->f);
-	return 0;
-}
-
-static int collect(struct edevs *es)
-{
-	int ret = iommu_groups_for_each_dev(add_dev, es);
+	struct iommu_devs devs;
+	int ret = iommu_devs_read(&devs, false);
 
 	/* No IOMMU groups: no devices to test the rules on */
-	return ret == -ENOMEM ? ret : 0;
-}
+	if (ret)
+		return ret == -ENOMEM ? ret : 0;
+	es->d = calloc(devs.n ?: 1, sizeof(*es->d));
+	if (!es->d) {
+		iommu_devs_free(&devs);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < devs.n; i++) {
+		const struct iommu_dev *s = &devs.d[i];
+		struct edev *d = &es->d[es->n];
 
-static int cmp_dev(const void *a, const void *b)
-{
-	const struct edev *x = a, *y = b;
-
-	return x->group != y->group ? x->group - y->group : strcmp(x->name, y->name);
+		if (dev && strcmp(s->name, dev))
+			continue;
+		es->n++;
+		snprintf(d->name, sizeof(d->name), "%s", s->name);
+		d->group = s->group;
+		snprintf(ddir, sizeof(ddir), "%s/sys/kernel/iommu_groups/%d/devices/%s",
+			 sysfs_root, s->group, s->name);
+		sysfs_facts(ddir, s->name, &d->f);
+	}
+	iommu_devs_free(&devs);
+	return 0;
 }
 
 /* What each hook knows: iommu=, resv= not in dev_trust; owner= only in dma_owner */
@@ -332,7 +329,7 @@ static void print_text(const struct table *tb, const struct edevs *es, const cha
 	}
 }
 
-int policy_test(const char *path, const char *dev, bool json)
+static int policy_test(const char *path, const char *dev)
 {
 	struct dev_facts_list facts = {};
 	struct policy_rules rs;
@@ -341,35 +338,22 @@ int policy_test(const char *path, const char *dev, bool json)
 	char err[512];
 	int facts_err, ret = 0;
 
-	if (policy_rules_read(path, &rs, err, sizeof(err))) {
-		fprintf(stderr, "%s\n", err);
-		return EXIT_USAGE;
-	}
-	if (collect(&es)) {
-		perror("iommuctl");
-		ret = EXIT_FAILURE;
+	if (policy_rules_read(path, &rs, err, sizeof(err)))
+		return p_input("%s", err);
+	if (collect(&es, dev)) {
+		ret = p_err("out of memory");
 		goto out;
 	}
-	if (dev) {
-		size_t k = 0;
-
-		for (size_t i = 0; i < es.n; i++)
-			if (!strcmp(es.d[i].name, dev))
-				es.d[k++] = es.d[i];
-		if (!k) {
-			fprintf(stderr, "iommuctl: no device '%s' behind an IOMMU%s (see "
-				"'iommuctl devices')\n", dev,
-				device_exists(dev) ? " (it exists, but has no IOMMU group)" : "");
-			ret = EXIT_USAGE;
-			goto out;
-		}
-		es.n = k;
+	if (dev && !es.n) {
+		ret = p_usage("no device '%s' behind an IOMMU%s (see 'iommuctl devices')", dev,
+			      device_exists(dev) ? " (it exists, but has no IOMMU group)" : "");
+		goto out;
 	}
 	/* Firmware flags and RESV_DIRECT regions: only the kernel's record has them */
 	facts_err = -dev_facts_read(&facts);
 	if (facts_err)
-		fprintf(stderr, "iommuctl: cannot read debugfs iommu_policy/devices (%s): "
-			"fw= and resv= conditions hold for no device\n", strerror(facts_err));
+		p_warn("cannot read debugfs iommu_policy/devices (%s): fw= and resv= "
+		       "conditions hold for no device", strerror(facts_err));
 	for (size_t i = 0; i < es.n; i++) {
 		const struct dev_facts *df = dev_facts_find(&facts, es.d[i].name);
 
@@ -380,15 +364,13 @@ int policy_test(const char *path, const char *dev, bool json)
 		es.d[i].f.resv_direct = df->resv_direct;
 		es.d[i].f.have |= POLICY_FACT_RESV;
 	}
-	qsort(es.d, es.n, sizeof(*es.d), cmp_dev);
 	tb.t = calloc(rs.n ? rs.n : 1, sizeof(*tb.t));
 	if (!tb.t) {
-		perror("iommuctl");
-		ret = EXIT_FAILURE;
+		ret = p_err("out of memory");
 		goto out;
 	}
 	policy_rules_table(&rs, tb.t, tb.hooks);
-	if (json)
+	if (json_output)
 		print_json(&tb, &es, path, rs.n);
 	else
 		print_text(&tb, &es, path, rs.n);
@@ -443,4 +425,53 @@ int policy_warn_clamped(const struct policy_rules *rs, const char *path)
 		n++;
 	}
 	return n;
+}
+
+static const char *rules, *dev;
+
+enum { OPT_SYSFS_ROOT = 0x100 };
+
+static const struct argp_option opts[] = {
+	{ "rules", 'r', "RULES", 0, "the rules file to evaluate", 0 },
+	{ "sysfs-root", OPT_SYSFS_ROOT, "DIR", OPTION_HIDDEN, "read sysfs and debugfs below DIR "
+	  "(tests)", 0 },
+	{},
+};
+
+static error_t parse_arg(int key, char *arg, struct argp_state *state)
+{
+	switch (key) {
+	case 'r':
+		rules = arg;
+		break;
+	case OPT_SYSFS_ROOT:
+		sysfs_root = arg;
+		break;
+	case ARGP_KEY_ARG:
+		if (dev) {
+			p_usage("unexpected argument '%s'", arg);
+			return EINVAL;
+		}
+		dev = arg;
+		break;
+	case ARGP_KEY_END:
+		if (!rules) {
+			p_usage("policy test needs -r RULES");
+			return EINVAL;
+		}
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+int cmd_policy_test(int argc, char **argv)
+{
+	static const struct argp_child children[] = { { &output_argp }, {} };
+	static const struct argp argp = { opts, parse_arg, "[DEV]", doc, children };
+
+	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
+		return EXIT_USAGE;
+	return policy_test(rules, dev);
 }

@@ -5,7 +5,8 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
-#include "iommuctl.h"
+#include "output.h"
+#include "trace_common.h"
 #include "stats.h"
 
 /* Read once: trace_losses_read() runs every interval, for every program. */

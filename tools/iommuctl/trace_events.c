@@ -12,7 +12,12 @@
 #include <string.h>
 #include <time.h>
 #include <bpf/bpf.h>
-#include "iommuctl.h"
+#include "bpf_log.h"
+#include "commands.h"
+#include "output.h"
+#include "policy_names.h"
+#include "sysfs.h"
+#include "trace_common.h"
 #include "json.h"
 #include "policy_rules.h"
 #include "iommuctl/trace.h"
@@ -30,17 +35,13 @@ static const char *const kind_names[EV_NR_KINDS] = {
 	[EV_POLICY_DECISION] = "policy_decision",
 };
 
-static struct {
-	bool json, verbose;
-	const char *dev;
-	long max;		/* stop after this many events (0: until Ctrl-C) */
-	long seen;
-} env;
+static long seen;
+static struct trace_opts *const o = &trace_opts;
 
 static const char doc[] =
 "Stream IOMMU control-path events as they happen.\n"
 "\n"
-"USAGE: iommuctl trace events [-j] [-d DEV] [-c COUNT] [-v]\n"
+"USAGE: iommuctl trace events [-d DEV] [-T] [-j|-p] [-S] [-v] [count]\n"
 "\n"
 "Events: attach_dev, detach_dev (a device changes domain or leaves the\n"
 "IOMMU), attach_pasid, detach_pasid, default_domain (a group's DMA mode was\n"
@@ -48,49 +49,13 @@ static const char doc[] =
 "io_page_fault and policy_decision (a BPF IOMMU policy hook decided: what\n"
 "the kernel proposed, the policy said and was applied, and why).  Domain\n"
 "types: blocked, identity, unmanaged, DMA, DMA-FQ, sva, platform, nested;\n"
-"'none' where there is no domain.\n"
+"'none' where there is no domain.  With count, exits after that many events.\n"
 "\n"
 "EXAMPLES:\n"
 "    iommuctl trace events                  # until Ctrl-C\n"
 "    iommuctl trace events -j -d 0000:00:03.0\n"
-"    iommuctl trace events -c 10            # the next 10 events\n";
+"    iommuctl trace events -T 10            # the next 10 events, with times\n";
 
-static const struct argp_option opts[] = {
-	{ "json", 'j', NULL, 0, "NDJSON output, one object per event", 0 },
-	{ "device", 'd', "DEV", 0, "only events of this device", 0 },
-	{ "count", 'c', "COUNT", 0, "exit after COUNT events", 0 },
-	{ "verbose", 'v', NULL, 0, "libbpf debug output; verifier log on load errors", 0 },
-	{},
-};
-
-static error_t parse_arg(int key, char *arg, struct argp_state *state)
-{
-	char *end;
-
-	switch (key) {
-	case 'j':
-		env.json = true;
-		break;
-	case 'd':
-		env.dev = arg;
-		break;
-	case 'c':
-		errno = 0;
-		env.max = strtol(arg, &end, 10);
-		if (errno || *end || env.max <= 0)
-			argp_error(state, "invalid count '%s': want a positive integer", arg);
-		break;
-	case 'v':
-		env.verbose = true;
-		break;
-	case ARGP_KEY_ARG:
-		argp_error(state, "unexpected argument '%s'", arg);
-		break;
-	default:
-		return ARGP_ERR_UNKNOWN;
-	}
-	return 0;
-}
 
 /* IOMMU_DOMAIN_* of <linux/iommu.h> in 6.12 */
 static const char *domain_type(__u32 id, __u32 type)
@@ -198,10 +163,12 @@ static void print_text(const struct ev_record *e)
 	struct timespec now;
 	char when[16];
 
-	clock_gettime(CLOCK_REALTIME, &now);
-	strftime(when, sizeof(when), "%H:%M:%S", localtime(&now.tv_sec));
-	printf("%s.%03ld %-15s %-16s ", when, now.tv_nsec / 1000000, kind_names[e->kind],
-	       e->dev[0] ? e->dev : "-");
+	if (o->timestamp) {
+		clock_gettime(CLOCK_REALTIME, &now);
+		strftime(when, sizeof(when), "%H:%M:%S", localtime(&now.tv_sec));
+		printf("%s.%03ld ", when, now.tv_nsec / 1000000);
+	}
+	printf("%-15s %-16s ", kind_names[e->kind], e->dev[0] ? e->dev : "-");
 	switch (e->kind) {
 	case EV_ATTACH_DEV:
 	case EV_DETACH_DEV:
@@ -266,7 +233,7 @@ static void report_losses(struct events_bpf *skel, struct trace_losses *prev)
 	*prev = cur;
 	if (!trace_losses_total(&d))
 		return;
-	if (env.json) {
+	if (json_output) {
 		struct json j;
 
 		clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -287,41 +254,47 @@ static int on_event(void *ctx, void *data, size_t len)
 {
 	const struct ev_record *e = data;
 
-	if (env.max && env.seen >= env.max)
+	if (o->nargs && seen >= o->count)
 		return 0;
 	if (len < sizeof(*e) || e->kind >= EV_NR_KINDS)
 		return 0;
-	if (env.dev && strcmp(e->dev, env.dev))
+	if (o->dev && strcmp(e->dev, o->dev))
 		return 0;
-	if (env.json)
+	if (json_output)
 		print_json(e);
 	else
 		print_text(e);
-	if (env.max && ++env.seen >= env.max)
+	if (++seen >= o->count)
 		exiting = true;
 	return 0;
 }
 
 int cmd_trace_events(int argc, char **argv)
 {
-	static const struct argp argp = { opts, parse_arg, NULL, doc };
+	static const struct argp_child children[] = {
+		{ &trace_common_argp }, { &output_argp }, {}
+	};
+	static const struct argp argp = { NULL, NULL, "[count]", doc, children };
 	/* policy_decision last: kernels without the BPF policy lack it */
 	static const char *events[] = {
 		"attach_dev", "detach_dev", "attach_pasid", "detach_pasid",
 		"default_domain", "dma_owner", "io_page_fault", "policy_decision", NULL
 	};
 	struct trace_losses lost;
+	struct trace_stats ts;
 	struct trace_env tenv = {};
+	double start;
 	bool policy;
 	struct ring_buffer *rb = NULL;
 	struct events_bpf *skel;
 	int err;
 
+	o->count_only = true;
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return EXIT_USAGE;
-	if (check_device_arg(env.dev))
-		return EXIT_USAGE;
-	trace_libbpf_setup(env.verbose);
+	err = check_device_arg(o->dev);
+	if (err)
+		return err;
 	policy = trace_event_exists("policy_decision");
 	if (!policy)
 		events[7] = NULL;
@@ -330,10 +303,8 @@ int cmd_trace_events(int argc, char **argv)
 		return err;
 
 	skel = events_bpf__open();
-	if (!skel) {
-		fprintf(stderr, "iommuctl: opening the BPF skeleton failed: %s\n", strerror(errno));
-		return EXIT_FAILURE;
-	}
+	if (!skel)
+		return p_err("opening the BPF skeleton failed: %s", strerror(errno));
 	trace_select_programs(skel->obj, tenv.use_raw_tp);
 	if (!policy) {
 		bpf_program__set_autoload(skel->progs.tp_btf_policy_decision, false);
@@ -341,22 +312,24 @@ int cmd_trace_events(int argc, char **argv)
 	}
 	err = events_bpf__load(skel);
 	if (err) {
-		trace_report_load_error("events", err);
+		bpf_log_load_error("events", err);
 		goto out;
 	}
 	err = events_bpf__attach(skel);
 	if (err) {
-		fprintf(stderr, "iommuctl: attaching to the iommu tracepoints failed: %s\n",
-			strerror(-err));
+		p_err("attaching to the iommu tracepoints failed: %s", strerror(-err));
 		goto out;
 	}
 	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), on_event, NULL, NULL);
 	if (!rb) {
 		err = -errno;
-		fprintf(stderr, "iommuctl: ring buffer: %s\n", strerror(errno));
+		p_err("ring buffer: %s", strerror(errno));
 		goto out;
 	}
 	read_losses(skel, &lost);
+	if (o->stats)
+		trace_stats_begin(&ts, skel->obj);
+	start = monotonic_s();
 	trace_handle_signals();
 	fprintf(stderr, "Tracing IOMMU events... Hit Ctrl-C to end.\n");
 	while (!exiting) {
@@ -366,7 +339,7 @@ int cmd_trace_events(int argc, char **argv)
 			break;
 		}
 		if (err < 0) {
-			fprintf(stderr, "iommuctl: polling the ring buffer: %s\n", strerror(-err));
+			p_err("polling the ring buffer: %s", strerror(-err));
 			break;
 		}
 		err = 0;
@@ -374,7 +347,10 @@ int cmd_trace_events(int argc, char **argv)
 	}
 	ring_buffer__consume(rb);
 	report_losses(skel, &lost);
-	if (trace_losses_total(&lost)) {
+	if (o->stats) {
+		ts.events = seen;
+		trace_stats_end(&ts, skel->obj, monotonic_s() - start, &lost);
+	} else if (trace_losses_total(&lost)) {
 		fprintf(stderr, "iommuctl: in all ");
 		trace_losses_print(stderr, &lost);
 	}

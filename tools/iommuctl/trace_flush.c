@@ -5,6 +5,7 @@
  * range sizes, and lazy mode's exposure window.
  */
 #include <argp.h>
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stddef.h>
@@ -14,7 +15,12 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
-#include "iommuctl.h"
+#include "bpf_log.h"
+#include "bpf_maps.h"
+#include "commands.h"
+#include "output.h"
+#include "sysfs.h"
+#include "trace_common.h"
 #include "histo.h"
 #include "iommuctl/trace.h"
 #include "stats.h"
@@ -34,7 +40,8 @@ static struct trace_opts *const o = &trace_opts;
 static const char doc[] =
 "IOTLB flushes per IOMMU domain, and what they cost.\n"
 "\n"
-"USAGE: iommuctl trace flush [-E] [-T] [-j] [--stats] [-v] [interval [count]]\n"
+"USAGE: iommuctl trace flush [-E] [-d DEV] [-m|-u|-n] [-l] [-T] [-j|-p] [-S] [-v]\n"
+"                            [interval [count]]\n"
 "\n"
 "Kinds: flush_all (domain-wide), range (iotlb_sync after unmap), sync_map\n"
 "(after map, drivers that need it), fq_timer and fq_full (dma-iommu flush\n"
@@ -44,11 +51,14 @@ static const char doc[] =
 "in lazy mode, the exposure window: from each queued unmap to the flush that\n"
 "ends it (the time the device could still reach the unmapped memory).  -E\n"
 "tracks every queued unmap, so it costs more than the counts (--stats).\n"
+"-d keeps the domains DEV's DMA was last seen on (learned from its unmaps).\n"
+"Times print in -m/-u/-n (JSON: always ns).\n"
 "\n"
 "EXAMPLES:\n"
 "    iommuctl trace flush            # until Ctrl-C\n"
 "    iommuctl trace flush -T 1 10    # every second, 10 times\n"
 "    iommuctl trace flush -E 5 1     # with lazy mode's exposure window\n"
+"    iommuctl trace flush -d 0000:00:03.0 -n 1 5\n"
 "    iommuctl trace flush -j 5 1     # one JSON object after 5 s\n";
 
 static const struct argp_option opts[] = {
@@ -97,6 +107,14 @@ static void domain_dev(int fd, __u32 domain, char *buf, size_t len)
 		snprintf(buf, len, "%s", d.dev);
 }
 
+static bool domain_is(int fd, __u32 domain, const char *want)
+{
+	char dev[DEV_NAME_LEN];
+
+	domain_dev(fd, domain, dev, sizeof(dev));
+	return !strcmp(dev, want);
+}
+
 static struct hist *find_hist(struct hrow *h, size_t n, __u32 which, __u32 domain)
 {
 	for (size_t i = 0; i < n; i++)
@@ -112,13 +130,13 @@ static void print_interval(void *ctx, double secs,
 	static struct row rows[FLUSH_MAX_KEYS];
 	static struct hrow hrows[FLUSH_MAX_HISTS];
 	int devs_fd = bpf_map__fd(skel->maps.domain_devs);
-	const struct unit bytes = { "bytes", 1 }, usecs = { "usecs", 1000 };
+	const struct unit bytes = { "bytes", 1 };
 	size_t n = map_drain(bpf_map__fd(skel->maps.flushes), sizeof(rows[0].key),
 			 sizeof(rows[0]), offsetof(struct row, v), rows, FLUSH_MAX_KEYS);
 	size_t nh = map_drain(bpf_map__fd(skel->maps.flush_hists), sizeof(hrows[0].key),
 			  sizeof(hrows[0]), offsetof(struct hrow, h), hrows,
 			  FLUSH_MAX_HISTS);
-	char dev[DEV_NAME_LEN], when[32];
+	char dev[DEV_NAME_LEN], when[32], avg[8];
 	time_t now = time(NULL);
 
 	qsort(rows, n, sizeof(*rows), cmp_row);
@@ -126,9 +144,22 @@ static void print_interval(void *ctx, double secs,
 		secs = 0.001;
 	for (size_t i = 0; i < n; i++)
 		ts->events += rows[i].v.count;
+	if (o->dev) {
+		size_t k = 0;
+
+		for (size_t i = 0; i < n; i++)
+			if (domain_is(devs_fd, rows[i].key.domain, o->dev))
+				rows[k++] = rows[i];
+		n = k;
+		k = 0;
+		for (size_t i = 0; i < nh; i++)
+			if (domain_is(devs_fd, hrows[i].key.domain, o->dev))
+				hrows[k++] = hrows[i];
+		nh = k;
+	}
 	strftime(when, sizeof(when), "%H:%M:%S", localtime(&now));
 
-	if (o->json) {
+	if (json_output) {
 		struct json j;
 		__u32 cur = 0;
 		bool open = false;
@@ -199,8 +230,11 @@ static void print_interval(void *ctx, double secs,
 		fflush(stdout);
 		return;
 	}
+	snprintf(avg, sizeof(avg), "AVG_%.2s", o->unit.name);
+	for (char *c = avg; *c; c++)
+		*c = toupper((unsigned char)*c);
 	printf("%-7s %-16s %-9s %10s %10s %10s %12s %9s\n", "DOMAIN", "DEVICE", "KIND",
-	       "COUNT", "PER_S", "AVG_NS", "PAGES/FLUSH", "RELEASED");
+	       "COUNT", "PER_S", avg, "PAGES/FLUSH", "RELEASED");
 	for (size_t i = 0; i < n; i++) {
 		const struct row *r = &rows[i];
 		char pages[16] = "-", released[16] = "-";
@@ -210,10 +244,11 @@ static void print_interval(void *ctx, double secs,
 			snprintf(pages, sizeof(pages), "%.1f", (double)r->v.pages / r->v.count);
 		if (r->key.kind >= FLUSH_FQ_TIMER)
 			snprintf(released, sizeof(released), "%llu", (unsigned long long)r->v.released);
-		printf("%-7u %-16s %-9s %10llu %10.1f %10.0f %12s %9s\n", r->key.domain,
+		printf("%-7u %-16s %-9s %10llu %10.1f %10.*f %12s %9s\n", r->key.domain,
 		       dev, kind_names[r->key.kind], (unsigned long long)r->v.count,
-		       (double)r->v.count / secs,
-		       r->v.count ? (double)r->v.ns / r->v.count : 0.0, pages, released);
+		       (double)r->v.count / secs, o->unit.div == 1 ? 0 : 3,
+		       r->v.count ? (double)r->v.ns / r->v.count / o->unit.div : 0.0, pages,
+		       released);
 	}
 	for (size_t i = 0; i < nh; i++) {
 		bool expo = hrows[i].key.hist == FH_EXPOSURE_NS;
@@ -221,8 +256,8 @@ static void print_interval(void *ctx, double secs,
 		domain_dev(devs_fd, hrows[i].key.domain, dev, sizeof(dev));
 		printf("\ndomain %u (%s): %s\n", hrows[i].key.domain, dev,
 		       expo ? "exposure window, queued unmap -> flush" : "range flush size");
-		hist_print(stdout, &hrows[i].h, expo ? &usecs : &bytes);
-		hist_print_summary(stdout, &hrows[i].h, expo ? &usecs : &bytes);
+		hist_print(stdout, &hrows[i].h, expo ? &o->unit : &bytes, o->log2);
+		hist_print_summary(stdout, &hrows[i].h, expo ? &o->unit : &bytes);
 	}
 	if (trace_losses_total(lost)) {
 		printf("\n");
@@ -245,7 +280,9 @@ static void read_losses(void *ctx, struct trace_losses *l)
 
 int cmd_trace_flush(int argc, char **argv)
 {
-	static const struct argp_child children[] = { { &trace_common_argp, 0, NULL, 0 }, {} };
+	static const struct argp_child children[] = {
+		{ &trace_common_argp }, { &trace_hist_argp }, { &output_argp }, {}
+	};
 	static const struct argp argp = { opts, parse_arg, NULL, doc, children };
 	static const char *const events[] = {
 		"iotlb_flush_all", "iotlb_sync", "iotlb_sync_map", "dma_fq_flush",
@@ -257,28 +294,27 @@ int cmd_trace_flush(int argc, char **argv)
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return EXIT_USAGE;
-	trace_libbpf_setup(o->verbose);
+	err = check_device_arg(o->dev);
+	if (err)
+		return err;
 	err = trace_env_check(&tenv, events, false);
 	if (err)
 		return err;
 
 	skel = flush_bpf__open();
-	if (!skel) {
-		fprintf(stderr, "iommuctl: opening the BPF skeleton failed: %s\n", strerror(errno));
-		return EXIT_FAILURE;
-	}
+	if (!skel)
+		return p_err("opening the BPF skeleton failed: %s", strerror(errno));
 	skel->rodata->track_exposure = exposure;
 	bpf_map__set_max_entries(skel->maps.pending, exposure ? FLUSH_MAX_PENDING : 1);
 	trace_select_programs(skel->obj, tenv.use_raw_tp);
 	err = flush_bpf__load(skel);
 	if (err) {
-		trace_report_load_error("flush", err);
+		bpf_log_load_error("flush", err);
 		goto out;
 	}
 	err = flush_bpf__attach(skel);
 	if (err) {
-		fprintf(stderr, "iommuctl: attaching to the iommu tracepoints failed: %s\n",
-			strerror(-err));
+		p_err("attaching to the iommu tracepoints failed: %s", strerror(-err));
 		goto out;
 	}
 	trace_loop_run(&(struct trace_loop){

@@ -13,8 +13,13 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
-#include "iommuctl.h"
+#include "bpf_log.h"
+#include "bpf_maps.h"
+#include "commands.h"
 #include "histo.h"
+#include "output.h"
+#include "sysfs.h"
+#include "trace_common.h"
 #include "iommuctl/trace.h"
 #include "stats.h"
 #include "latency.skel.h"
@@ -32,23 +37,20 @@ static const char *const op_names[LAT_NR_OPS] = {
 
 static struct {
 	bool per_device;
-	const char *dev;
 	__u32 ops;
 	__u32 max_keys;		/* histograms with -D */
 	bool force_kprobes;	/* hidden: the fallback's kprobes (tests) */
-	struct unit unit;
 } env = {
 	.ops = (1U << LAT_NR_OPS) - 1,
 	.max_keys = LAT_MAX_KEYS,
-	.unit = { "usecs", 1000 },
 };
 static struct trace_opts *const o = &trace_opts;
 
 static const char doc[] =
 "Latency histograms of IOMMU map and unmap operations.\n"
 "\n"
-"USAGE: iommuctl trace latency [-D [-K KEYS]] [-d DEV] [-o OPS] [-m|-u|-n]\n"
-"                              [-T] [-j] [--stats] [-v] [interval [count]]\n"
+"USAGE: iommuctl trace latency [-D [-K KEYS]] [-d DEV] [-o OPS] [-m|-u|-n] [-l]\n"
+"                              [-T] [-j|-p] [-S] [-v] [interval [count]]\n"
 "\n"
 "Operations (-o, comma-separated):\n"
 "  dma_map             DMA API map through dma-iommu (iommu:iommu_dma_map)\n"
@@ -75,16 +77,14 @@ static const char doc[] =
 "    iommuctl trace latency -d 0000:00:03.0 -o dma_unmap -n 10\n"
 "    iommuctl trace latency -j 1 3          # NDJSON, one object per interval\n";
 
+enum { OPT_FORCE_KPROBES = 0x100 };
+
 static const struct argp_option opts[] = {
 	{ "per-device", 'D', NULL, 0, "one histogram per device (domain for domain_*)", 0 },
-	{ "device", 'd', "DEV", 0, "only this device (e.g. 0000:00:03.0); dma_* ops only", 0 },
 	{ "ops", 'o', "OPS", 0, "operations to trace (see above)", 0 },
-	{ "force-kprobes", 'P', NULL, OPTION_HIDDEN, "fallback: kprobes (tests)", 0 },
+	{ "force-kprobes", OPT_FORCE_KPROBES, NULL, OPTION_HIDDEN, "fallback: kprobes (tests)", 0 },
 	{ "max-keys", 'K', "KEYS", 0, "with -D: at most KEYS (operation, device) "
 	  "histograms (default 1024)", 0 },
-	{ "milliseconds", 'm', NULL, 0, "print in milliseconds", 0 },
-	{ "microseconds", 'u', NULL, 0, "print in microseconds (default)", 0 },
-	{ "nanoseconds", 'n', NULL, 0, "print in nanoseconds", 0 },
 	{},
 };
 
@@ -109,11 +109,9 @@ static int parse_ops(const char *arg)
 			if (!strcmp(tok, op_names[i]))
 				break;
 		if (i == LAT_NR_OPS) {
-			fprintf(stderr, "iommuctl: unknown operation '%s' (want dma_map, dma_unmap, "
-				"dma_unmap_strict, dma_unmap_queued, domain_map, domain_unmap, dma_map_sg, "
-				"dma_unmap_sg, all)\n",
-				tok);
-			ret = EXIT_USAGE;
+			ret = p_usage("unknown operation '%s' (want dma_map, dma_unmap, "
+				      "dma_unmap_strict, dma_unmap_queued, domain_map, domain_unmap, "
+				      "dma_map_sg, dma_unmap_sg, all)", tok);
 			break;
 		}
 		env.ops |= 1U << i;
@@ -128,16 +126,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case 'D':
 		env.per_device = true;
 		break;
-	case 'd':
-		if (strlen(arg) >= DEV_NAME_LEN)
-			argp_error(state, "device name '%s' is too long", arg);
-		env.dev = arg;
-		break;
 	case 'o':
-		if (parse_ops(arg))
-			exit(EXIT_USAGE);
-		break;
-	case 'P':
+		return parse_ops(arg) ? EINVAL : 0;
+	case OPT_FORCE_KPROBES:
 		env.force_kprobes = true;
 		break;
 	case 'K': {
@@ -146,20 +137,13 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 
 		errno = 0;
 		v = strtoul(arg, &end, 10);
-		if (errno || *end || !v || v > 1U << 20)
-			argp_error(state, "invalid KEYS '%s': want 1 to 1048576", arg);
+		if (errno || *end || !v || v > 1U << 20) {
+			p_usage("invalid KEYS '%s': want 1 to 1048576", arg);
+			return EINVAL;
+		}
 		env.max_keys = v;
 		break;
 	}
-	case 'm':
-		env.unit = (struct unit){ "msecs", 1000000 };
-		break;
-	case 'u':
-		env.unit = (struct unit){ "usecs", 1000 };
-		break;
-	case 'n':
-		env.unit = (struct unit){ "nsecs", 1 };
-		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
@@ -241,14 +225,14 @@ static void print_interval(void *ctx, double secs,
 	time_t now = time(NULL);
 
 	if (drain(lo, &e, &n)) {
-		fprintf(stderr, "iommuctl: out of memory\n");
+		p_err("out of memory");
 		return;
 	}
 	strftime(when, sizeof(when), "%H:%M:%S", localtime(&now));
 	for (size_t i = 0; i < n; i++)
 		ts->events += e[i].h.count;
 
-	if (o->json) {
+	if (json_output) {
 		struct json j;
 
 		json_init(&j, stdout);
@@ -287,8 +271,8 @@ static void print_interval(void *ctx, double secs,
 			if (e[i].key.domain)
 				printf("  domain = %u", e[i].key.domain);
 			printf("\n");
-			hist_print(stdout, &e[i].h, &env.unit);
-			hist_print_summary(stdout, &e[i].h, &env.unit);
+			hist_print(stdout, &e[i].h, &o->unit, o->log2);
+			hist_print_summary(stdout, &e[i].h, &o->unit);
 		}
 		if (trace_losses_total(lost)) {
 			printf("\n");
@@ -334,9 +318,9 @@ static void run(struct lat_obj *lo)
 					 env.per_device ? env.max_keys : 1); \
 		bpf_map__set_max_entries((skel)->maps.op_hists,	\
 					 env.per_device ? 1 : LAT_NR_OPS); \
-		if (env.dev) {						\
+		if (o->dev) {						\
 			(skel)->rodata->filter_dev = true;		\
-			strncpy((char *)(skel)->rodata->dev_filter, env.dev, \
+			strncpy((char *)(skel)->rodata->dev_filter, o->dev, \
 				DEV_NAME_LEN - 1);			\
 		}							\
 	} while (0)
@@ -458,12 +442,9 @@ static int run_fallback(const char *missing)
 	bool kprobes = env.force_kprobes;
 	int err;
 
-	if (fb_choose(chosen) <= 0) {
-		fprintf(stderr, "iommuctl: no iommu:%s tracepoint, and none of the dma-iommu "
-			"or IOMMU core functions iommuctl can time is in this kernel's BTF\n",
-			missing);
-		return EXIT_FAILURE;
-	}
+	if (fb_choose(chosen) <= 0)
+		return p_err("no iommu:%s tracepoint, and none of the dma-iommu or IOMMU core "
+			     "functions iommuctl can time is in this kernel's BTF", missing);
 	fprintf(stderr, "iommuctl: no iommu:%s tracepoint (a kernel without the iommu-bpf "
 		"series): timing the functions instead:", missing);
 	for (size_t i = 0; i < FB_NR_SLOTS; i++)
@@ -472,11 +453,8 @@ static int run_fallback(const char *missing)
 		"domain\n");
 	for (;;) {
 		skel = latency_fallback_bpf__open();
-		if (!skel) {
-			fprintf(stderr, "iommuctl: opening the BPF skeleton failed: %s\n",
-				strerror(errno));
-			return EXIT_FAILURE;
-		}
+		if (!skel)
+			return p_err("opening the BPF skeleton failed: %s", strerror(errno));
 		SET_RODATA(skel);
 		fb_select(skel->obj, chosen, kprobes);
 		err = latency_fallback_bpf__load(skel);
@@ -492,7 +470,7 @@ static int run_fallback(const char *missing)
 		kprobes = true;
 	}
 	if (err) {
-		trace_report_load_error("fallback latency", err);
+		bpf_log_load_error("fallback latency", err);
 	} else {
 		struct lat_obj lo = {
 			.fd = bpf_map__fd(skel->maps.hists),
@@ -512,7 +490,9 @@ static int run_fallback(const char *missing)
 
 int cmd_trace_latency(int argc, char **argv)
 {
-	static const struct argp_child children[] = { { &trace_common_argp, 0, NULL, 0 }, {} };
+	static const struct argp_child children[] = {
+		{ &trace_common_argp }, { &trace_hist_argp }, { &output_argp }, {}
+	};
 	static const struct argp argp = { opts, parse_arg, NULL, doc, children };
 	static const char *const events[] = {
 		"iommu_dma_map", "iommu_dma_unmap", "domain_map", "domain_unmap", NULL
@@ -524,14 +504,13 @@ int cmd_trace_latency(int argc, char **argv)
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return EXIT_USAGE;
-	if (check_device_arg(env.dev))
-		return EXIT_USAGE;
-	if (env.max_keys != LAT_MAX_KEYS && !env.per_device) {
-		fprintf(stderr, "iommuctl: -K sizes the per-device histograms: use it with -D\n");
-		return EXIT_USAGE;
-	}
-	tenv.verbose = o->verbose;
-	trace_libbpf_setup(o->verbose);
+	if (o->dev && strlen(o->dev) >= DEV_NAME_LEN)
+		return p_usage("device name '%s' is too long", o->dev);
+	err = check_device_arg(o->dev);
+	if (err)
+		return err;
+	if (env.max_keys != LAT_MAX_KEYS && !env.per_device)
+		return p_usage("-K sizes the per-device histograms: use it with -D");
 	err = trace_env_check(&tenv, events, true);
 	if (err)
 		return err;
@@ -539,21 +518,18 @@ int cmd_trace_latency(int argc, char **argv)
 		return run_fallback(tenv.missing);
 
 	skel = latency_bpf__open();
-	if (!skel) {
-		fprintf(stderr, "iommuctl: opening the BPF skeleton failed: %s\n", strerror(errno));
-		return EXIT_FAILURE;
-	}
+	if (!skel)
+		return p_err("opening the BPF skeleton failed: %s", strerror(errno));
 	SET_RODATA(skel);
 	trace_select_programs(skel->obj, tenv.use_raw_tp);
 	err = latency_bpf__load(skel);
 	if (err) {
-		trace_report_load_error("latency", err);
+		bpf_log_load_error("latency", err);
 		goto out;
 	}
 	err = latency_bpf__attach(skel);
 	if (err) {
-		fprintf(stderr, "iommuctl: attaching to the iommu tracepoints failed: %s\n",
-			strerror(-err));
+		p_err("attaching to the iommu tracepoints failed: %s", strerror(-err));
 		goto out;
 	}
 	lo = (struct lat_obj){

@@ -5,9 +5,10 @@
 #include <string.h>
 #include <unistd.h>
 #include <linux/types.h>
-#include "iommuctl.h"
 #include "devfacts.h"
-#include "policy_rules.h"
+#include "output.h"
+#include "policy_names.h"
+#include "sysfs.h"
 #include "verdicts.h"
 
 static int reason_by_name(const char *name)
@@ -80,15 +81,13 @@ void policy_records_free(struct policy_records *l)
 	memset(l, 0, sizeof(*l));
 }
 
-void policy_records_error(int err, const char *what)
+int policy_records_error(int err, const char *what)
 {
 	const char *path = POLICY_DEBUGFS_VERDICTS;
 
 	if (err == EACCES || err == EPERM || geteuid() != 0)
-		fprintf(stderr, "iommuctl: cannot read %s%s: %s: %s needs root (run it with "
-			"sudo)\n", sysfs_root, path, strerror(err), what);
-	else
-		fprintf(stderr, "iommuctl: cannot read %s%s: %s: %s needs debugfs (mount -t "
-			"debugfs none /sys/kernel/debug)\n", sysfs_root, path, strerror(err),
-			what);
+		return p_err("cannot read %s%s: %s: %s needs root (run it with sudo)",
+			     sysfs_root, path, strerror(err), what);
+	return p_err("cannot read %s%s: %s: %s needs debugfs (mount -t debugfs none "
+		     "/sys/kernel/debug)", sysfs_root, path, strerror(err), what);
 }

@@ -41,6 +41,7 @@ const struct policy_record *policy_records_find(const struct policy_records *l,
 						const char *dev, int hook);
 void policy_records_free(struct policy_records *l);
 /* Say on stderr why POLICY_DEBUGFS_VERDICTS cannot be read (err > 0) */
-void policy_records_error(int err, const char *what);
+/* p_err() for a failed policy_records_read(): returns the exit status */
+int policy_records_error(int err, const char *what);
 
 #endif /* IOMMUCTL_VERDICTS_H */

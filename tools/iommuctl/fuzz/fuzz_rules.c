@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "policy_names.h"
 #include "policy_rules.h"
 
 #define CHECK(cond, ...) do {						\

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "policy_checks.h"
+#include "policy_names.h"
 #include "policy_rules.h"
 
 #define TAP_SUITE "rules"

@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Output mode and error reporting: see output.h */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "json.h"
+#include "output.h"
+
+bool json_output;
+bool verbose;
+static bool error_reported;
+
+static int report(int status, bool prefix, const char *fmt, va_list ap)
+{
+	char msg[1024];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	fprintf(stderr, "%s%s\n", prefix ? "iommuctl: " : "", msg);
+	if (json_output && !error_reported) {
+		struct json j;
+
+		/* Whatever the command printed so far ends on its own line. */
+		fflush(stdout);
+		json_init(&j, stdout);
+		json_begin_object(&j, NULL);
+		json_str(&j, "error", msg);
+		json_i64(&j, "exit_status", status);
+		json_end_object(&j);
+		json_line(&j);
+	}
+	error_reported = true;
+	return status;
+}
+
+int p_err(const char *fmt, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, fmt);
+	ret = report(EXIT_FAILURE, true, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+int p_usage(const char *fmt, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, fmt);
+	ret = report(EXIT_USAGE, true, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+int p_input(const char *fmt, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, fmt);
+	ret = report(EXIT_USAGE, false, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+void p_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("iommuctl: warning: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+void output_set_pretty(void)
+{
+	json_output = true;
+	json_pretty = true;
+}
+
+static const struct argp_option output_opts[] = {
+	{ "json", 'j', NULL, 0, "JSON output (schema: iommuctl(8))", -1 },
+	{ "pretty", 'p', NULL, 0, "indented JSON (implies -j)", -1 },
+	{ "verbose", 'v', NULL, 0, "libbpf debug output; verifier log on load errors", -1 },
+	{},
+};
+
+static error_t output_parse(int key, char *arg, struct argp_state *state)
+{
+	switch (key) {
+	case 'j':
+		json_output = true;
+		break;
+	case 'p':
+		output_set_pretty();
+		break;
+	case 'v':
+		verbose = true;
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+const struct argp output_argp = { output_opts, output_parse };

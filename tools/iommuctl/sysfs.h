@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* sysfs: one line of a file, device names, and the one walk of the IOMMU
+ * groups every command shares. */
+#ifndef IOMMUCTL_SYSFS_H
+#define IOMMUCTL_SYSFS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+extern const char *sysfs_root;	/* "" normally; a fixture tree in tests */
+
+/* The first line of a file, without its newline; "" and -errno if it
+ * cannot be read. */
+int read_line(const char *path, char *buf, size_t len);
+/* Is a PCI or platform device by this name known to sysfs? */
+bool device_exists(const char *name);
+/* 0 if dev is NULL or exists; else p_usage() (see output.h). */
+int check_device_arg(const char *dev);
+
+struct resv_counts {
+	int direct, relaxable, msi, reserved;
+};
+
+/* A device behind an IOMMU, as sysfs describes it. */
+struct iommu_dev {
+	char name[128];
+	char bus[32];
+	char vendor_device[16];	/* "1234:11e8" for PCI, "" otherwise */
+	char driver[64];
+	int group;
+	char type[32];		/* the group's default domain type */
+	bool removable;		/* "removable": the firmware does not trust it */
+	struct resv_counts resv;
+	int pasid_bits;		/* PCI PASID capability width; 0 if none; -1 unknown */
+	char iommu[64];
+};
+
+struct iommu_devs {
+	struct iommu_dev *d;
+	size_t n, cap;
+};
+
+/*
+ * Every device of every IOMMU group, sorted by group then name.  0, -ENOENT
+ * if there are no IOMMU groups (no IOMMU), or -errno.  With pasid, reads
+ * PCI config space for the PASID width (root sees the extended space).
+ */
+int iommu_devs_read(struct iommu_devs *l, bool pasid);
+struct iommu_dev *iommu_devs_find(const struct iommu_devs *l, const char *name);
+void iommu_devs_free(struct iommu_devs *l);
+
+#endif
