@@ -126,7 +126,7 @@ done
 t "Python test code parses" /usr/bin/python3 -c \
 	'import ast, sys; [ast.parse(open(f).read(), f) for f in sys.argv[1:]]' \
 	"$TOP"/selftests/vm/*.py "$TOP"/selftests/vm/iommutest/*.py \
-	"$TOP"/selftests/host/*.py
+	"$TOP"/vmlib/iommuvm/*.py "$TOP"/selftests/host/*.py
 shell_scripts_parse() {
 	local s bad=0
 	for s in "$TOP"/kernel/scripts/*.sh "$TOP"/selftests/*.sh "$TOP"/selftests/vm/acpi/*.sh \
