@@ -130,7 +130,7 @@ t "Python test code parses" /usr/bin/python3 -c \
 shell_scripts_parse() {
 	local s bad=0
 	for s in "$TOP"/kernel/scripts/*.sh "$TOP"/selftests/*.sh "$TOP"/selftests/vm/acpi/*.sh \
-		"$TOP"/selftests/host/*.sh "$TOP"/tools/*.sh "$TOP"/.ci/run; do
+		"$TOP"/selftests/host/*.sh "$TOP"/tools/*.sh "$TOP"/vmlib/*.sh "$TOP"/.ci/run; do
 		bash -n "$s" || bad=1
 	done
 	return $bad
