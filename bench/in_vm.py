@@ -21,12 +21,12 @@ import sys
 import time
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
-sys.path.insert(0, os.path.join(TOP, "selftests", "vm"))
-from iommutest import bpfmaps, dmabench, pci  # noqa: E402
-from iommutest.background import IOMMUCTL, Background  # noqa: E402
-from iommutest.edu import BENCH  # noqa: E402
-from iommutest.realdev import RealDevices  # noqa: E402
-from iommutest.tracefs import Trace  # noqa: E402
+sys.path.insert(0, os.path.join(TOP, "vmlib"))
+from iommuvm import bpfmaps, dmabench, pci  # noqa: E402
+from iommuvm.background import IOMMUCTL, Background  # noqa: E402
+from iommuvm.edu import BENCH  # noqa: E402
+from iommuvm.realdev import RealDevices  # noqa: E402
+from iommuvm.tracefs import Trace  # noqa: E402
 
 SECONDS = int(os.environ.get("BENCH_SECONDS", "3"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))

@@ -10,9 +10,6 @@
 # BENCH_SECONDS (5) per setup and workload; results in build/bench/.
 set -euo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
-CACHE=${IOMMU_BPF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iommu-bpf}
-export PATH=$CACHE/venv/bin:$PATH	# vng runs virtme-run from its venv
-. "$TOP/selftests/real-devices.sh"
 
 command -v bpftrace >/dev/null || {
 	echo "==> installing bpftrace for the comparison" >&2
@@ -28,13 +25,10 @@ clang-19 -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror \
 boot() {
 	local kind=$1 kernel=$2
 	echo "==> bench: the $kind kernel" >&2
-	real_devices_start "$out" "$kernel"
-	timeout 2400 vng --disable-kvm --force-9p -r "$kernel" \
-		--cpus "${BENCH_CPUS:-1}" -m 2G --append "intel_iommu=on no_timer_check" --rwdir="$out" \
-		--qemu-opts="-accel tcg,thread=single -machine kernel-irqchip=split -device intel-iommu,intremap=on,caching-mode=off -device edu $real_qemu" \
-		--cwd "$TOP" -e "$real_env BENCH_OUT=$out BENCH_ROUNDS=${BENCH_ROUNDS:-5} BENCH_SECONDS=${BENCH_SECONDS:-5} /usr/bin/python3 $TOP/bench/in_vm.py $kind" \
-		</dev/null > "$out/$kind.log" 2>&1 || true
-	real_devices_stop "$out"
+	"$TOP/vmlib/launch.sh" --kernel "$kernel" --iommu intel --device edu --device real \
+		--cpus "${BENCH_CPUS:-1}" --mem 2G --timeout 2400 --dir "$out" -- \
+		"BENCH_OUT=$out BENCH_ROUNDS=${BENCH_ROUNDS:-5} BENCH_SECONDS=${BENCH_SECONDS:-5}" \
+		"/usr/bin/python3 $TOP/bench/in_vm.py $kind" > "$out/$kind.log" 2>&1 || true
 	grep '^# round' "$out/$kind.log" >&2 || true
 	[ -f "$out/$kind.json" ] || {
 		echo "bench: the $kind boot wrote no results; see $out/$kind.log" >&2

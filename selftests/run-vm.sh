@@ -1,7 +1,8 @@
 #!/bin/bash
-# Boot build/kernel under virtme-ng (TCG, 9p root) with one IOMMU profile and
-# run the VM test suite in it.  The guest writes TAP to results.tap in a
-# --rwdir directory; the full console goes to console.log beside it.
+# Boot build/kernel under virtme-ng (TCG, 9p root: vmlib/launch.sh) with one
+# IOMMU profile and run the VM test suite in it.  The guest writes TAP to
+# results.tap in a --rwdir directory; the full console goes to console.log
+# beside it.
 #
 #   selftests/run-vm.sh intel|virtio|mock|stock|stock-6.12|stock-newest|
 #                       policy|policy-noopt|debug|
@@ -13,14 +14,12 @@
 set -uo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
-CACHE=${IOMMU_BPF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iommu-bpf}
-VNG=${VNG:-$CACHE/venv/bin/vng}
-export PATH=$CACHE/venv/bin:$PATH	# vng runs virtme-run from its venv
+LAUNCH=$TOP/vmlib/launch.sh
 # KERNEL_IMAGE: another build of the series (selftests/mutations/run.sh)
 KERNEL=${KERNEL_IMAGE:-$TOP/build/kernel/bzImage}
 VM_TIMEOUT=${VM_TIMEOUT:-1800}
 stock_modules=""
-real_devices=0
+append=()	# the kernel command line, after the IOMMU's own
 
 profile=${1:?usage: $0 PROFILE [suite args] (see the case below)}
 shift
@@ -32,20 +31,17 @@ intel)
 	# an NVMe disk for fio and a NIC on user-mode networking for iperf3
 	# against a server on the host; their modules come from the kernel's
 	# build, loaded only by that test.
-	append="intel_iommu=on"
-	qemu="-machine kernel-irqchip=split -device intel-iommu,intremap=on,caching-mode=off -device edu"
-	real_devices=1
+	vm=(--iommu intel --device edu --device real)
 	;;
 virtio)
 	# No interrupt remapping behind virtio-iommu on x86: let iommufd
 	# accept the device anyway, as VFIO users must.
-	append="iommufd.allow_unsafe_interrupts=1"
-	qemu="-device virtio-iommu-pci -device edu"
+	append=(iommufd.allow_unsafe_interrupts=1)
+	vm=(--iommu virtio --device edu)
 	;;
 mock)
 	# No emulated IOMMU: iommufd's selftest mock is the only IOMMU.
-	append=""
-	qemu=""
+	vm=()
 	;;
 stock|stock-6.12|stock-newest)
 	# Debian's own kernels, without the series: iommuctl's fallback.  stock
@@ -62,8 +58,7 @@ stock|stock-6.12|stock-newest)
 		*) stock_modules=${KERNEL%/*/vmlinuz} ;;	# .../lib/modules/KVER/vmlinuz
 		esac
 	fi
-	append="intel_iommu=on"
-	qemu="-machine kernel-irqchip=split -device intel-iommu,intremap=on,caching-mode=off -device e1000e"
+	vm=(--iommu intel --device e1000e)
 	;;
 policy|policy-noopt|debug)
 	# 'intel' plus a firmware 1:1 map (IOMMU_RESV_DIRECT) on one device:
@@ -77,8 +72,9 @@ policy|policy-noopt|debug)
 		echo "run-vm.sh: '$initrd' must not need shell quoting" >&2; exit 1 ;;
 	esac
 	# memmap= E820-reserves the RMRR range, as firmware would.
-	append="intel_iommu=on $memmap"
-	[ "$profile" = policy ] && append="$append iommu_policy.allow_loosen=1"
+	append=("$memmap")
+	[ "$profile" = policy ] && append+=(iommu_policy.allow_loosen=1)
+	vm=(--iommu intel --device edu@0x10 --device edu@0x11 --qemu "-initrd $initrd")
 	if [ "$profile" = debug ]; then
 		# The debug kernel (make kernel-debug), with the opt-in
 		KERNEL=${KERNEL_IMAGE:-$TOP/build/kernel-debug/bzImage}
@@ -86,14 +82,16 @@ policy|policy-noopt|debug)
 		# reads clear for a moment; an interrupt then makes outline
 		# KASAN think the 5-level direct map has no shadow (a "wild"
 		# access in rcu_is_watching(), before any test runs)
-		append="$append iommu_policy.allow_loosen=1 kmemleak=on no5lvl"
+		append+=(iommu_policy.allow_loosen=1 kmemleak=on no5lvl)
 		VM_TIMEOUT=${VM_TIMEOUT_DEBUG:-3000}
 		# 1 GiB: KASAN's shadow, the struct pages and every kmemleak
 		# scan are in proportion; 2 GiB cost 135 s more under TCG.
 		VM_MEM=${VM_MEM:-1G}
+		# udev's coldplug never settles within virtme-ng-init's 300 s on
+		# the debug kernel under TCG, and nothing here needs udev (nor
+		# systemd-tmpfiles, 2 minutes on this kernel): see launch.sh.
+		vm+=(--hide-udev)
 	fi
-	qemu="-machine kernel-irqchip=split -device intel-iommu,intremap=on,caching-mode=off"
-	qemu="$qemu -device edu,addr=0x10 -device edu,addr=0x11 -initrd $initrd"
 	;;
 policy-cm-lockdown|policy-strict|policy-strict-noopt|policy-strict-conf)
 	# The attach policy's one loosening rule where the kernel's own choice
@@ -101,19 +99,18 @@ policy-cm-lockdown|policy-strict|policy-strict-noopt|policy-strict-conf)
 	# iommu.strict=1; with and without the opt-in, and locked down from
 	# the command line (either level).  One edu device; the mock is there
 	# but its debugfs control is closed under lockdown.
-	cm=off
+	vm=(--iommu intel --device edu)
 	case "$profile" in
 	policy-cm-lockdown)
-		cm=on
-		append="intel_iommu=on lockdown=integrity iommu_policy.allow_loosen=1" ;;
+		vm=(--iommu intel-cm --device edu)
+		append=(lockdown=integrity iommu_policy.allow_loosen=1) ;;
 	policy-strict)
-		append="intel_iommu=on iommu.strict=1 iommu_policy.allow_loosen=1" ;;
+		append=(iommu.strict=1 iommu_policy.allow_loosen=1) ;;
 	policy-strict-noopt)
-		append="intel_iommu=on iommu.strict=1" ;;
+		append=(iommu.strict=1) ;;
 	policy-strict-conf)
-		append="intel_iommu=on iommu.strict=1 lockdown=confidentiality iommu_policy.allow_loosen=1" ;;
+		append=(iommu.strict=1 lockdown=confidentiality iommu_policy.allow_loosen=1) ;;
 	esac
-	qemu="-machine kernel-irqchip=split -device intel-iommu,intremap=on,caching-mode=$cm -device edu"
 	;;
 *)
 	echo "unknown profile '$profile' (want intel, virtio, mock, stock, stock-6.12, stock-newest," \
@@ -123,53 +120,21 @@ policy-cm-lockdown|policy-strict|policy-strict-noopt|policy-strict-conf)
 	;;
 esac
 
-[ -x "$VNG" ] || { echo "virtme-ng not found at $VNG: run 'make deps'" >&2; exit 1; }
-[ -f "$KERNEL" ] || { echo "no kernel at $KERNEL: run 'make kernel'" >&2; exit 1; }
+"$LAUNCH" --check --kernel "$KERNEL" || exit 1
 
 out=${VM_OUT:-$TOP/build/vm-out/$profile}
 rm -rf "$out"
 mkdir -p "$out"
 
 guest_env=""
-[ -z "$stock_modules" ] || guest_env="GUEST_MODULES=$stock_modules"
-if [ $real_devices = 1 ]; then
-	. "$TOP/selftests/real-devices.sh"
-	real_devices_start "$out" "$KERNEL"
-	qemu="$qemu $real_qemu"
-	guest_env=$real_env
-fi
-
-# One TCG thread for both vCPUs.  Multi-threaded TCG can run a stale
-# translation of code the kernel is patching (jump labels go through int3
-# when tracing is switched on), which the guest sees as a stray int3 Oops.
-qemu="-accel tcg,thread=single $qemu"
-# no_timer_check: under TCG on a loaded host the early IO-APIC timer check
-# can miss its ticks, which behind interrupt remapping is a panic.
-opts=(--append "$append no_timer_check panic=-1 oops=panic" --qemu-opts="$qemu")
-ns=()
-if [ "$profile" = debug ]; then
-	# udev's coldplug never settles within virtme-ng-init's 300 s on the
-	# debug kernel under TCG, and nothing here needs udev: devtmpfs makes
-	# every node the suite opens.  Hide systemd-udevd from the guest's 9p
-	# root, in a mount namespace of QEMU's own; the host is untouched.
-	# systemd-tmpfiles too: virtme-ng-init runs it at boot, and on this
-	# kernel it takes about 2 minutes (4 s on the others) to make
-	# directories nothing here uses.
-	ns=(unshare -m --propagation private -- sh -c \
-		'mount -t tmpfs -o size=1m,mode=755 none /usr/lib/systemd &&
-		 { [ ! -e /usr/bin/systemd-tmpfiles ] ||
-		   mount --bind /bin/true /usr/bin/systemd-tmpfiles; } && exec "$@"' sh)
-fi
+[ -z "$stock_modules" ] || guest_env="GUEST_MODULES=$stock_modules "
 start=$(date +%s)
-timeout --kill-after=30 "$VM_TIMEOUT" "${ns[@]}" "$VNG" --disable-kvm --force-9p --verbose \
-	-r "$KERNEL" --cpus 2 -m "${VM_MEM:-2G}" "${opts[@]}" \
-	--rwdir="$out" \
-	--cwd "$TOP" \
-	-e "${guest_env:+$guest_env }/usr/bin/python3 $TOP/selftests/vm/main.py --profile $profile --out $out $*" \
-	> "$out/console.log" 2>&1 </dev/null
+"$LAUNCH" --kernel "$KERNEL" "${vm[@]}" --append "${append[*]}" --panic-on-oops \
+	--cpus 2 --mem "${VM_MEM:-2G}" --timeout "$VM_TIMEOUT" --dir "$out" --verbose \
+	-- "$guest_env/usr/bin/python3 $TOP/selftests/vm/main.py --profile $profile --out $out $*" \
+	> "$out/console.log" 2>&1
 rc=$?
 echo "$(($(date +%s) - start))" > "$out/seconds"
-[ $real_devices = 0 ] || real_devices_stop "$out"
 
 status=0
 if [ $rc = 124 ] || [ $rc = 137 ]; then

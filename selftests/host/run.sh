@@ -126,11 +126,11 @@ done
 t "Python test code parses" /usr/bin/python3 -c \
 	'import ast, sys; [ast.parse(open(f).read(), f) for f in sys.argv[1:]]' \
 	"$TOP"/selftests/vm/*.py "$TOP"/selftests/vm/iommutest/*.py \
-	"$TOP"/selftests/host/*.py
+	"$TOP"/vmlib/iommuvm/*.py "$TOP"/selftests/host/*.py
 shell_scripts_parse() {
 	local s bad=0
 	for s in "$TOP"/kernel/scripts/*.sh "$TOP"/selftests/*.sh "$TOP"/selftests/vm/acpi/*.sh \
-		"$TOP"/selftests/host/*.sh "$TOP"/tools/*.sh "$TOP"/.ci/run; do
+		"$TOP"/selftests/host/*.sh "$TOP"/tools/*.sh "$TOP"/vmlib/*.sh "$TOP"/.ci/run; do
 		bash -n "$s" || bad=1
 	done
 	return $bad

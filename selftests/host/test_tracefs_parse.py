@@ -5,8 +5,8 @@ the kernel prints, so a parser bug cannot pass for a kernel bug."""
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "vm"))
-from iommutest.tracefs import parse  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "vmlib"))
+from iommuvm.tracefs import parse  # noqa: E402
 
 TRACE = """\
 # tracer: nop

@@ -9,9 +9,11 @@ import argparse
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+# The tests' own helpers (iommutest) beside, the VM library (iommuvm) in vmlib/
+sys.path[:0] = [HERE, os.path.join(HERE, "..", "..", "vmlib")]
 
-from iommutest import realdev  # noqa: E402
+from iommuvm import realdev  # noqa: E402
 from iommutest.tap import Tap  # noqa: E402
 import test_iommuctl  # noqa: E402
 import test_iommuctl_policy  # noqa: E402

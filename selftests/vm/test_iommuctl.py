@@ -9,13 +9,13 @@ import signal
 import subprocess
 import time
 
-from iommutest import bpfmaps, dmabench, pci, uapi
-from iommutest.background import IOMMUCTL
-from iommutest.background import iommuctl as start_iommuctl
-from iommutest.edu import BENCH, Ctx, ensure_group, switch_mode
-from iommutest.realdev import RealDevices
+from iommuvm import bpfmaps, dmabench, pci, uapi
+from iommuvm.background import IOMMUCTL
+from iommuvm.background import iommuctl as start_iommuctl
+from iommuvm.edu import BENCH, Ctx, ensure_group, switch_mode
+from iommuvm.realdev import RealDevices
+from iommuvm.tracefs import TRACEFS, Trace, mount
 from iommutest.tap import Skip, check
-from iommutest.tracefs import TRACEFS, Trace, mount
 
 
 

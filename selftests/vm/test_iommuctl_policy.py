@@ -14,11 +14,11 @@ import subprocess
 import tempfile
 import time
 
-from iommutest.background import IOMMUCTL, TOP
-from iommutest.background import iommuctl as start_iommuctl
+from iommuvm.background import IOMMUCTL, TOP
+from iommuvm.background import iommuctl as start_iommuctl
+from iommuvm.tracefs import Trace
 from iommutest.policyobj import patched_policy
 from iommutest.tap import Skip, check
-from iommutest.tracefs import Trace
 
 SYSFS = "/sys/kernel/iommu_policy"
 DEBUGFS = "/sys/kernel/debug"

@@ -14,10 +14,10 @@ import re
 import subprocess
 import tempfile
 
-from iommutest import pci
-from iommutest.background import IOMMUCTL, TOP
+from iommuvm import pci
+from iommuvm.background import IOMMUCTL, TOP
+from iommuvm.tracefs import Trace
 from iommutest.tap import check
-from iommutest.tracefs import Trace
 
 SYSFS = "/sys/kernel/iommu_policy"
 PIN = "/sys/fs/bpf/iommu_policy"

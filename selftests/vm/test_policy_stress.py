@@ -18,8 +18,9 @@ import subprocess
 import threading
 import time
 
-from iommutest import dmabench, pci, rmrr, tracefs
-from iommutest.background import IOMMUCTL
+from iommuvm import dmabench, pci, tracefs
+from iommuvm.background import IOMMUCTL
+from iommutest import rmrr
 from iommutest.tap import check
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -7,7 +7,8 @@ lets it claim the other.  Policy tests build on exactly this setup."""
 
 import errno
 
-from iommutest import kmsg, pci, rmrr
+from iommuvm import kmsg, pci
+from iommutest import rmrr
 from iommutest.tap import check
 
 FW_MSG = "Firmware has requested this device have a 1:1 IOMMU mapping"

@@ -11,10 +11,11 @@ import errno
 import os
 import time
 
-from iommutest import dmabench, pci, uapi
-from iommutest.edu import BENCH, Ctx, by, ensure_group, switch_mode
+from iommuvm import dmabench, pci, uapi
+from iommuvm.edu import BENCH, Ctx, ensure_group, switch_mode
+from iommuvm.tracefs import Trace, by, event_formats, parse
+from iommutest import iommufd_mock
 from iommutest.tap import Skip, check
-from iommutest.tracefs import Trace, event_formats, parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 GOLDEN = os.path.join(HERE, "golden", "iommu")
@@ -316,14 +317,14 @@ def test_pasid_attach_detach_mock(ctx):
     devices can advertise it (MOCK_FLAGS_DEVICE_PASID)."""
     if not os.path.exists("/dev/iommu"):
         raise Skip("no /dev/iommu (CONFIG_IOMMUFD)")
-    fd = uapi.Iommufd()
+    fd = iommufd_mock.Iommufd()
     pasid = 5
     try:
         ioas = fd.ioas_alloc()
         with Trace() as t:
             t.enable("attach_pasid", "detach_pasid", "attach_dev", "dma_owner")
             t.start()
-            stdev, hwpt, _ = fd.mock_domain(ioas, uapi.MOCK_FLAGS_DEVICE_PASID)
+            stdev, hwpt, _ = fd.mock_domain(ioas, iommufd_mock.MOCK_FLAGS_DEVICE_PASID)
             fd.pasid_attach(stdev, pasid, hwpt)
             try:
                 fd.pasid_attach(stdev, pasid, hwpt)

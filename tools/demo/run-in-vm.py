@@ -11,12 +11,11 @@ import subprocess
 import sys
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-sys.path.insert(0, os.path.join(TOP, "selftests", "vm"))
-from iommutest import dmabench  # noqa: E402
-from iommutest.background import IOMMUCTL, iommuctl  # noqa: E402
-from iommutest.edu import Ctx, switch_mode  # noqa: E402
-from iommutest.realdev import RealDevices  # noqa: E402
-from iommutest.tap import Skip  # noqa: E402
+sys.path.insert(0, os.path.join(TOP, "vmlib"))
+from iommuvm import Unavailable, dmabench  # noqa: E402
+from iommuvm.background import IOMMUCTL, iommuctl  # noqa: E402
+from iommuvm.edu import Ctx, switch_mode  # noqa: E402
+from iommuvm.realdev import RealDevices  # noqa: E402
 
 MODES = [("identity", "identity (passthrough)"), ("DMA-FQ", "lazy (DMA-FQ)"),
          ("DMA", "strict (DMA)")]
@@ -101,7 +100,7 @@ def per_device(lat_out, flush_out, bdf):
 def real_devices():
     try:
         devs = RealDevices()
-    except Skip as e:
+    except Unavailable as e:
         print(f"\n(no NVMe disk or NIC in this boot: {e})")
         return
     rows = []

@@ -1,2 +1,3 @@
-"""Helpers for the iommu-bpf VM tests: TAP output, tracefs, PCI and the
-uAPIs (dma_map_benchmark, VFIO cdev, iommufd) the tests drive."""
+"""What only the iommu-bpf VM tests need: TAP output, the RMRR the policy
+profiles set up, iommufd's selftest mock, doctored policy objects.  The
+helpers the demo and the benchmark share live in vmlib/iommuvm."""

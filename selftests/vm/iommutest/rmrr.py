@@ -7,7 +7,7 @@ kernel refuses while the device requires its 1:1 map (require_direct)."""
 import os
 import re
 
-from . import pci, uapi
+from iommuvm import pci, uapi
 
 DSL = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                    "acpi", "dmar-rmrr.dsl")

@@ -1,7 +1,7 @@
-# Real drivers with real traffic behind the IOMMU, for the 'intel' profile
-# and make run: an NVMe disk (fio) and an e1000e NIC on user-mode
-# networking (iperf3 against a server on the host, which the guest reaches
-# as 10.0.2.2).  Sourced, not executed.
+# Real drivers with real traffic behind the IOMMU (launch.sh --device real:
+# the 'intel' profile, make run, make bench): an NVMe disk (fio) and an
+# e1000e NIC on user-mode networking (iperf3 against a server on the host,
+# which the guest reaches as 10.0.2.2).  Sourced by launch.sh, not executed.
 # shellcheck shell=bash
 
 # real_devices_start DIR KERNEL: a sparse disk image in DIR and the iperf3

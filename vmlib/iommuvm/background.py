@@ -5,7 +5,7 @@ import os
 import subprocess
 import time
 
-TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 IOMMUCTL = os.path.join(TOP, "build", "iommuctl", "iommuctl")
 
 
@@ -23,14 +23,14 @@ class Background:
             if not line:
                 break
         rest = self.p.stderr.read() if self.p.poll() is not None else ""
-        raise AssertionError(f"{' '.join(argv)} did not start: {self.early}{rest}")
+        raise RuntimeError(f"{' '.join(argv)} did not start: {self.early}{rest}")
 
     def wait(self, timeout=120):
         """(stdout, stderr) once it exits by itself; it must exit 0."""
         out, err = self.p.communicate(timeout=timeout)
         err = self.early + err
         if self.p.returncode != 0:
-            raise AssertionError(f"{' '.join(self.argv)} exited {self.p.returncode}: {err}")
+            raise RuntimeError(f"{' '.join(self.argv)} exited {self.p.returncode}: {err}")
         return out, err
 
     def stop(self):

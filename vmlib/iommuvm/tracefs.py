@@ -1,5 +1,6 @@
-"""ftrace through tracefs: a private trace instance per test, events of the
-iommu system, and the trace parsed into records."""
+"""ftrace through tracefs: a private trace instance per user (a test, the
+demo, the benchmark), events of the iommu system, and the trace parsed
+into records."""
 
 import os
 import re
@@ -53,6 +54,12 @@ def parse(text, events=(), limit=None):
     return out
 
 
+def by(recs, event, **match):
+    """Records of one event whose fields equal the given values."""
+    return [r for r in recs if r.event == event and
+            all(r.f.get(k) == str(v) for k, v in match.items())]
+
+
 class Trace:
     """A trace instance of its own, so tests never see each other's events."""
 
@@ -76,7 +83,7 @@ class Trace:
         for ev in events:
             path = os.path.join(self.dir, "events", system, ev, "enable")
             if not os.path.exists(path):
-                raise AssertionError(f"event {system}:{ev} does not exist")
+                raise RuntimeError(f"event {system}:{ev} does not exist")
             self._w(os.path.join("events", system, ev, "enable"), "1")
 
     def start(self):
@@ -132,4 +139,3 @@ def event_formats(system="iommu"):
         with open(path) as f:
             out[ev] = "".join(l for l in f if not l.startswith("ID:"))
     return out
-

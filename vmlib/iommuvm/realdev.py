@@ -1,4 +1,4 @@
-"""Real drivers with real traffic (selftests/real-devices.sh boots them):
+"""Real drivers with real traffic (vmlib/launch.sh --device real boots them):
 QEMU's NVMe under fio, random 4 KiB direct reads, and an e1000e NIC on
 user-mode networking under iperf3 against a server on the host."""
 
@@ -8,8 +8,7 @@ import os
 import subprocess
 import time
 
-from . import pci
-from .tap import Skip, check
+from . import Unavailable, expect, pci
 
 HOST = "10.0.2.2"       # the host, as QEMU's user-mode networking shows it
 GUEST = "10.0.2.15/24"
@@ -28,12 +27,12 @@ class RealDevices:
     def __init__(self):
         self.port = os.environ.get("IPERF_PORT")
         if not self.port:
-            raise Skip("this boot has no NVMe disk or NIC (selftests/real-devices.sh)")
+            raise Unavailable("this boot has no NVMe disk or NIC (vmlib/launch.sh --device real)")
         guest_modules()
         for mod in ("nvme", "e1000e"):
             r = subprocess.run(["modprobe", mod], capture_output=True, text=True)
             if r.returncode:
-                raise Skip(f"modprobe {mod}: {r.stderr.strip()} (the kernel build's "
+                raise Unavailable(f"modprobe {mod}: {r.stderr.strip()} (the kernel build's "
                            f"modules: GUEST_MODULES={os.environ.get('GUEST_MODULES')})")
         self.disk = self._wait(lambda: sorted(glob.glob("/sys/block/nvme*n1")), "an NVMe disk")[0]
         self.disk = os.path.basename(self.disk)
@@ -42,7 +41,7 @@ class RealDevices:
         # By the driver's devices, not the netdev: udev renames that.
         self.nic_bdf = self._wait(self._e1000e, "an e1000e NIC")
         subprocess.run(["udevadm", "settle", "-t", "30"], capture_output=True)
-        check(pci.group(self.nvme_bdf) is not None and pci.group(self.nic_bdf) is not None,
+        expect(pci.group(self.nvme_bdf) is not None and pci.group(self.nic_bdf) is not None,
               f"NVMe {self.nvme_bdf} and NIC {self.nic_bdf} should be behind the IOMMU")
 
     @staticmethod
@@ -53,7 +52,7 @@ class RealDevices:
             if found:
                 return found
             time.sleep(0.2)
-        raise AssertionError(f"no {what} {timeout} s after loading its driver")
+        raise RuntimeError(f"no {what} {timeout} s after loading its driver")
 
     @property
     def nic(self):
@@ -90,7 +89,7 @@ class RealDevices:
              "--bs=4k", "--direct=1", "--ioengine=psync", f"--runtime={seconds}",
              "--time_based", "--output-format=json"],
             capture_output=True, text=True, timeout=seconds + 120)
-        check(r.returncode == 0, f"fio failed: {r.stderr[-500:]}")
+        expect(r.returncode == 0, f"fio failed: {r.stderr[-500:]}")
         job = json.loads(r.stdout[r.stdout.index("{"):])["jobs"][0]["read"]
         return job["iops"], job["lat_ns"]["mean"] / 1000
 
@@ -98,7 +97,7 @@ class RealDevices:
         """TCP from the guest to the host's server: Mbit/s received."""
         r = subprocess.run(["iperf3", "-c", HOST, "-p", self.port, "-t", str(seconds), "-J"],
                            capture_output=True, text=True, timeout=seconds + 120)
-        check(r.returncode == 0, f"iperf3 to {HOST}:{self.port} failed: {r.stdout[-500:]}")
+        expect(r.returncode == 0, f"iperf3 to {HOST}:{self.port} failed: {r.stdout[-500:]}")
         return json.loads(r.stdout)["end"]["sum_received"]["bits_per_second"] / 1e6
 
     def set_mode(self, mode):
@@ -109,7 +108,7 @@ class RealDevices:
             pci.unbind(bdf)
             pci.set_group_type(gid, mode)
             pci.bind(bdf, drv)
-            check(pci.group_type(gid) == mode, f"{bdf}: group {gid} is not {mode}")
+            expect(pci.group_type(gid) == mode, f"{bdf}: group {gid} is not {mode}")
         subprocess.run(["udevadm", "settle", "-t", "30"], capture_output=True)
         self._wait(lambda: glob.glob(f"/sys/block/{self.disk}"), "the NVMe disk again")
 
