@@ -91,7 +91,7 @@ def main():
 
     def t(name, ok, why=""):
         nonlocal fails
-        print(f"{'ok' if ok else 'not ok'} - {name}")
+        print(f"{'ok' if ok else 'not ok'} - host: iommuctl man: {name}", flush=True)
         if not ok:
             fails += 1
             for line in why.strip().splitlines()[:20]:
