@@ -25,7 +25,7 @@ help:
 	@echo "make kernel-check   build every step of the series, checkpatch --strict each patch"
 	@echo "make tools          build/iommuctl/iommuctl (libbpf, bpftool, BPF skeletons; no kernel build)"
 	@echo "make vendor-headers refresh the vendored UAPI header and vmlinux.h from build/kernel"
-	@echo "make install        iommuctl, the boot script, initramfs hook and systemd unit (DESTDIR=, PREFIX=/usr)"
+	@echo "make install        iommuctl, its man pages and completion, the boot script, initramfs hook and systemd unit (DESTDIR=, PREFIX=/usr)"
 	@echo "make run            boot a VM and show what each DMA mode costs, through iommuctl"
 	@echo "make bench          tracing overhead: iommuctl vs bpftrace vs ftrace (ratios)"
 	@echo "make test           host checks, every VM profile (the debug kernel's too) and the boot test (TAP)"

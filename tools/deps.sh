@@ -16,6 +16,9 @@ PKGS=(
 	qemu-system-x86 busybox-static udev file kmod procps
 	# BPF programs and libbpf/bpftool from the tree (iommuctl)
 	clang-19 llvm-19 libelf-dev zlib1g-dev pkg-config
+	# rst2man: iommuctl(8) and iommu-policy.rules(5) from tools/iommuctl/doc;
+	# groff, man-db: the host test that renders them
+	python3-docutils groff-base man-db
 	# libFuzzer and the sanitizers' runtime (make fuzz, the rules parser)
 	libclang-rt-19-dev
 	# a stock kernel, to test iommuctl's fallback on a kernel without the series
