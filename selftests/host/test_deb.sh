@@ -78,7 +78,9 @@ flock 8
 if [ -f "$tarball" ] && [ -n "$(find "$tarball" -mtime -"$MAX_DAYS")" ]; then
 	how="cached $(basename "$tarball")"
 else
-	rm -f "$store/$SUITE-$VARIANT-$key".tar.zst.tmp
+	# this key's old tarball and any other key's that is as old
+	find "$store" -maxdepth 1 \( -name '*.tar.zst' -o -name '*.tmp' \) -mtime +"$MAX_DAYS" -delete
+	rm -f "$tarball.tmp"
 	rm -rf "$archives"
 	if mmdebstrap --quiet --variant="$VARIANT" --include="$EXTRA" \
 		--skip=cleanup/apt/lists --aptopt='Acquire::Languages "none"' \
