@@ -26,8 +26,6 @@ help:
 	@echo "make tools          build/iommuctl/iommuctl (libbpf, bpftool, BPF skeletons; no kernel build)"
 	@echo "make vendor-headers refresh the vendored UAPI header and vmlinux.h from build/kernel"
 	@echo "make install        iommuctl, the boot script, initramfs hook and systemd unit (DESTDIR=, PREFIX=/usr)"
-	@echo "make deb            build/deb/iommu-bpf_VERSION_amd64.deb: what make install installs (dpkg-buildpackage, lintian)"
-	@echo "make deb-kernel     build/deb/kernel/: the patched kernel as Debian packages (bindeb-pkg; not part of make test)"
 	@echo "make run            boot a VM and show what each DMA mode costs, through iommuctl"
 	@echo "make bench          tracing overhead: iommuctl vs bpftrace vs ftrace (ratios)"
 	@echo "make test           host checks, every VM profile (the debug kernel's too) and the boot test (TAP)"
@@ -36,6 +34,8 @@ help:
 	@echo "make test-vm P=intel|virtio|mock|stock[-6.12|-newest]|policy...|boot   one VM profile (selftests/run-vm.sh)"
 	@echo "make golden         refresh selftests/vm/golden from the built kernel"
 	@echo "make fuzz [FUZZ_SECONDS=600]   the rules parser under libFuzzer (default 60 s)"
+	@echo "make deb            build/deb/iommu-bpf_VERSION_amd64.deb: what make install installs (dpkg-buildpackage, lintian)"
+	@echo "make deb-kernel     build/deb/kernel/: the patched kernel as Debian packages (bindeb-pkg; not part of make test)"
 
 deps:
 	@tools/deps.sh
