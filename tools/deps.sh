@@ -31,6 +31,11 @@ PKGS=(
 	# the 'boot' profile: a real initramfs from the installed hook, an ext4
 	# root filesystem image for its NVMe disk
 	initramfs-tools e2fsprogs util-linux
+	# make deb: the tools package by Debian's tools (dpkg-buildpackage,
+	# debhelper), checked by lintian, installed by its host test into a
+	# bookworm chroot that mmdebstrap makes (zstd keeps it in the cache);
+	# make deb-kernel: bindeb-pkg's linux-libc-dev needs rsync
+	dpkg-dev debhelper lintian mmdebstrap rsync
 )
 
 missing=()

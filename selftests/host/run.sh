@@ -214,6 +214,9 @@ deploy_scripts_parse() {
 t "make install puts iommuctl, its man pages, completion and example rules, the boot script, the initramfs hook and the unit in place" deploy_installs
 t "systemd-analyze verify iommu-policy.service, as installed: no warning" unit_verifies
 t "deployment shell scripts parse (sh -n)" deploy_scripts_parse
+# make deb's package (lintian errors fail it), apt-get installed into a fresh
+# bookworm chroot: iommuctl --version, man -w iommuctl, purge
+suite "Debian package" 600 "$TOP/selftests/host/test_deb.sh"
 # The headers vendored so that the tools build without a kernel (as bpftool
 # vendors its UAPI headers): the series' UAPI header, rebuilt from the
 # patches alone, and the built kernel's BTF as C ('make vendor-headers').
