@@ -399,6 +399,8 @@ def test_runs_by_capability_not_uid():
             subprocess.run(["mount", "-t", "bpf", "bpf", "/sys/fs/bpf"], check=True)
         pindir = tempfile.mkdtemp(dir="/sys/fs/bpf")
         os.chown(pindir, NOBODY, NOBODY)
+        # As an admin gives a service its pin directory: searchable on the way
+        bpffs_mode = os.stat("/sys/fs/bpf").st_mode & 0o7777
         pin = os.path.join(pindir, "policy")
         rules = s.rules("dev=pm1 dma_mode strict\n")
         os.chmod(rules, 0o644)
@@ -419,6 +421,11 @@ def test_runs_by_capability_not_uid():
             check(sysfs("state") == "disabled" and not os.path.exists(pin),
                   "a policy was attached without CAP_SYS_ADMIN")
             caps = ["bpf", "perfmon", "sys_admin"]
+            os.chmod("/sys/fs/bpf", 0o700)      # as iommuctl mounts it
+            r = as_nobody(caps, "policy", "load", "-P", pin, "-r", rules)
+            check(r.returncode == 1 and "cannot reach /sys/fs/bpf/" in r.stderr,
+                  f"a pin directory this user cannot search: exit {r.returncode}: {r.stderr}")
+            os.chmod("/sys/fs/bpf", 0o701)
             r = as_nobody(caps, "policy", "load", "-j", "-P", pin, "-r", rules)
             check(r.returncode == 0 and json.loads(r.stdout)["pin"] == pin,
                   f"policy load as nobody with {caps}: exit {r.returncode}: {r.stderr}")
@@ -429,6 +436,7 @@ def test_runs_by_capability_not_uid():
                   f"policy unload as nobody: exit {r.returncode}: {r.stdout} {r.stderr}")
             check(sysfs("state") == "disabled", f"after the unload: state {sysfs('state')}")
         finally:
+            os.chmod("/sys/fs/bpf", bpffs_mode)
             if os.path.exists(pin):
                 iommuctl("policy", "unload", "-P", pin)
             for f in os.listdir(pindir):

@@ -219,8 +219,13 @@ static int ensure_bpffs(const char *pin)
 
 	snprintf(buf, sizeof(buf), "%s", pin);
 	dir = dirname(buf);
-	if (!statfs(dir, &st) && st.f_type == BPF_FS_MAGIC)
-		return 0;
+	if (!statfs(dir, &st)) {
+		if (st.f_type == BPF_FS_MAGIC)
+			return 0;
+	} else if (errno != ENOENT) {
+		/* Not root: a directory on the way that this user cannot search */
+		return p_err("cannot reach %s to pin the policy there: %s", dir, strerror(errno));
+	}
 	if (strcmp(dir, BPFFS_DIR))
 		return p_err("%s is not on a BPF filesystem, so the policy cannot be pinned "
 			     "there: pin it below " BPFFS_DIR " (-P)", pin);
