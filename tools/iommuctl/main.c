@@ -62,6 +62,8 @@ static const struct cmd top_cmds[] = {
 	  "trust, reserved regions, PASID, IOMMU" },
 	{ "top", cmd_top, NULL, "a live per-device view: DMA mode, map/unmap rates and "
 	  "latency, IOTLB flushes, the policy's verdict" },
+	{ "metrics", cmd_metrics, NULL, "Prometheus metrics for node_exporter's textfile "
+	  "collector: latency, flushes, the policy's counters" },
 	{ "trace", NULL, trace_cmds, "live tracing: latency, flush, events" },
 	{ "policy", NULL, policy_cmds, "the BPF IOMMU policy: load, replace, sync, unload, "
 	  "show, explain, test, apply" },
