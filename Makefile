@@ -12,7 +12,7 @@ KSCRIPTS := kernel/scripts
 
 .PHONY: help deps kernel kernel-debug kernel-unpatched kernels kernel-tree kernel-export kernel-check bpftools tools \
 	vm-tools vendor-headers \
-	run bench test test-host test-vm golden fuzz clean install
+	run bench test test-host test-vm golden fuzz clean install deb deb-kernel
 
 help:
 	@echo "make deps           install Debian packages and virtme-ng (idempotent)"
@@ -25,7 +25,7 @@ help:
 	@echo "make kernel-check   build every step of the series, checkpatch --strict each patch"
 	@echo "make tools          build/iommuctl/iommuctl (libbpf, bpftool, BPF skeletons; no kernel build)"
 	@echo "make vendor-headers refresh the vendored UAPI header and vmlinux.h from build/kernel"
-	@echo "make install        iommuctl, the boot script, initramfs hook and systemd unit (DESTDIR=, PREFIX=/usr)"
+	@echo "make install        iommuctl, its man pages and completion, the boot script, initramfs hook and systemd unit (DESTDIR=, PREFIX=/usr)"
 	@echo "make run            boot a VM and show what each DMA mode costs, through iommuctl"
 	@echo "make bench          tracing overhead: iommuctl vs bpftrace vs ftrace (ratios)"
 	@echo "make test           host checks, every VM profile (the debug kernel's too) and the boot test (TAP)"
@@ -34,6 +34,8 @@ help:
 	@echo "make test-vm P=intel|virtio|mock|stock[-6.12|-newest]|policy...|boot   one VM profile (selftests/run-vm.sh)"
 	@echo "make golden         refresh selftests/vm/golden from the built kernel"
 	@echo "make fuzz [FUZZ_SECONDS=600]   the rules parser under libFuzzer (default 60 s)"
+	@echo "make deb            build/deb/iommu-bpf_VERSION_amd64.deb: what make install installs (dpkg-buildpackage, lintian)"
+	@echo "make deb-kernel     build/deb/kernel/: the patched kernel as Debian packages (bindeb-pkg; not part of make test)"
 
 deps:
 	@tools/deps.sh
@@ -82,9 +84,22 @@ vendor-headers: kernel bpftools
 	@build/bpftools/bpftool btf dump file build/kernel/vmlinux.btf format c \
 		> bpf/vmlinux/x86_64/vmlinux.h
 
-install: tools
+# debian/rules builds the tools itself and runs 'make install INSTALL_DEPS='
+INSTALL_DEPS ?= tools
+install: $(INSTALL_DEPS)
 	@$(MAKE) -s -C tools/iommuctl install
 	@$(MAKE) -s -C tools/deploy install
+
+# The tools package, built by dpkg-buildpackage from a copy of the tree, and
+# checked by lintian (errors fail)
+deb: deps bpftools
+	@tools/deb.sh
+
+# The patched kernel's linux-image, linux-headers and linux-libc-dev
+# packages (the kernel's bindeb-pkg) from build/linux: the objects a 'make
+# kernel' left there are reused, ccache serves the rest
+deb-kernel: deps
+	@$(KSCRIPTS)/build-deb-kernel.sh
 
 run: deps kernel vm-tools
 	@tools/demo/run.sh

@@ -16,6 +16,9 @@ PKGS=(
 	qemu-system-x86 busybox-static udev file kmod procps
 	# BPF programs and libbpf/bpftool from the tree (iommuctl)
 	clang-19 llvm-19 libelf-dev zlib1g-dev pkg-config
+	# rst2man: iommuctl(8) and iommu-policy.rules(5) from tools/iommuctl/doc;
+	# groff, man-db: the host test that renders them
+	python3-docutils groff-base man-db
 	# libFuzzer and the sanitizers' runtime (make fuzz, the rules parser)
 	libclang-rt-19-dev
 	# a stock kernel, to test iommuctl's fallback on a kernel without the series
@@ -32,6 +35,11 @@ PKGS=(
 	# the 'boot' profile: a real initramfs from the installed hook, an ext4
 	# root filesystem image for its NVMe disk
 	initramfs-tools e2fsprogs util-linux
+	# make deb: the tools package by Debian's tools (dpkg-buildpackage,
+	# debhelper), checked by lintian, installed by its host test into a
+	# bookworm chroot that mmdebstrap makes (zstd keeps it in the cache);
+	# make deb-kernel: bindeb-pkg's linux-libc-dev needs rsync
+	dpkg-dev debhelper lintian mmdebstrap rsync
 )
 
 missing=()

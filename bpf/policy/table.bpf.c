@@ -2,7 +2,7 @@
 /*
  * The table policy: every verdict comes from rules that user space puts in
  * two maps before attaching it (iommuctl policy load -r RULES; the rules
- * format is in tools/iommuctl/README.md, the maps in
+ * format is iommu-policy.rules(5), tools/iommuctl/doc, the maps in
  * include/iommuctl/policy_table.h).
  *
  * For each hook, a device's verdict is that of the hook's first rule, most

@@ -44,15 +44,8 @@ else
 fi
 flock -u 9
 
-export CCACHE_DIR=${CCACHE_DIR:-$CACHE/ccache}
-export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-8G}
-export CCACHE_SLOPPINESS=time_macros,include_file_mtime,include_file_ctime
-# Hash paths relative to the tree, so clones in other directories hit too.
-export CCACHE_BASEDIR=$LINUX CCACHE_NOHASHDIR=true
-# Fixed build identity: the same sources give the same objects, which keeps
-# ccache hits high across trees extracted at different times.
-export KBUILD_BUILD_TIMESTAMP="@0" KBUILD_BUILD_USER=iommu-bpf KBUILD_BUILD_HOST=vm
-kmake() { make -C "$LINUX" -s CC="ccache gcc" HOSTCC="ccache gcc" "$@"; }
+# ccache and the fixed build identity (common.sh)
+kbuild_env
 
 "$TOP/kernel/scripts/make-config.sh"
 

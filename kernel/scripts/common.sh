@@ -19,6 +19,21 @@ SRC_TARBALL=/usr/src/$SRC_PKG.tar.xz
 JOBS=${JOBS:-$(($(nproc) + 1))}
 
 die() { echo "error: $*" >&2; exit 1; }
+
+# How every build of $LINUX runs make: ccache, and a fixed build identity
+# (the same sources give the same objects, which keeps ccache hits high
+# across trees extracted at different times).  kbuild compares command
+# lines: 'make deb-kernel' reuses what 'make kernel' built only because
+# both call kmake after kbuild_env.
+kbuild_env() {
+	export CCACHE_DIR=${CCACHE_DIR:-$CACHE/ccache}
+	export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-8G}
+	export CCACHE_SLOPPINESS=time_macros,include_file_mtime,include_file_ctime
+	# Hash paths relative to the tree, so clones in other directories hit too.
+	export CCACHE_BASEDIR=$LINUX CCACHE_NOHASHDIR=true
+	export KBUILD_BUILD_TIMESTAMP="@0" KBUILD_BUILD_USER=iommu-bpf KBUILD_BUILD_HOST=vm
+}
+kmake() { make -C "$LINUX" -s CC="ccache gcc" HOSTCC="ccache gcc" "$@"; }
 note() { echo "==> $*" >&2; }
 
 src_version() {

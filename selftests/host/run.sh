@@ -179,9 +179,18 @@ deploy_installs() {
 		[ -x "$d/$f" ] || { echo "not installed (or not executable): /$f"; bad=1; }
 	done
 	for f in lib/systemd/system/iommu-policy.service etc/iommu-policy.conf \
-		usr/lib/iommu-bpf/policy/table.bpf.o usr/share/doc/iommu-bpf/README.md; do
+		usr/lib/iommu-bpf/policy/table.bpf.o usr/share/doc/iommu-bpf/README.md \
+		usr/share/man/man8/iommuctl.8 usr/share/man/man5/iommu-policy.rules.5 \
+		usr/share/bash-completion/completions/iommuctl \
+		usr/share/doc/iommu-bpf/examples/iommu-policy.rules; do
 		[ -f "$d/$f" ] || { echo "not installed: /$f"; bad=1; }
 	done
+	# what was installed is what works: the page renders, the rules parse
+	grep -q '^ *policy load$' <<<"$(man -l "$d/usr/share/man/man8/iommuctl.8" 2>&1)" ||
+		{ echo "the installed iommuctl(8) does not render"; bad=1; }
+	"$d/usr/sbin/iommuctl" policy load -c -r \
+		"$d/usr/share/doc/iommu-bpf/examples/iommu-policy.rules" >/dev/null ||
+		{ echo "the installed example rules do not parse"; bad=1; }
 	rm -rf "$d"
 	return $bad
 }
@@ -202,9 +211,12 @@ deploy_scripts_parse() {
 	done
 	return $bad
 }
-t "make install puts iommuctl, the boot script, the initramfs hook and the unit in place" deploy_installs
+t "make install puts iommuctl, its man pages, completion and example rules, the boot script, the initramfs hook and the unit in place" deploy_installs
 t "systemd-analyze verify iommu-policy.service, as installed: no warning" unit_verifies
 t "deployment shell scripts parse (sh -n)" deploy_scripts_parse
+# make deb's package (lintian errors fail it), apt-get installed into a fresh
+# bookworm chroot: iommuctl --version, man -w iommuctl, purge
+suite "Debian package" 600 "$TOP/selftests/host/test_deb.sh"
 # The headers vendored so that the tools build without a kernel (as bpftool
 # vendors its UAPI headers): the series' UAPI header, rebuilt from the
 # patches alone, and the built kernel's BTF as C ('make vendor-headers').
@@ -242,6 +254,8 @@ for unit in test_histo test_rules test_devfacts test_verdicts; do
 done
 suite "iommuctl cli" 600 /usr/bin/python3 "$TOP/selftests/host/test_iommuctl_cli.py"
 suite "iommuctl policy test" 300 /usr/bin/python3 "$TOP/selftests/host/test_rules_eval.py"
+suite "iommuctl man pages" 120 /usr/bin/python3 "$TOP/selftests/host/test_manpages.py"
+suite "iommuctl bash completion" 120 /usr/bin/python3 "$TOP/selftests/host/test_completion.py"
 # The rules parser under libFuzzer, 30 s on the checked-in seeds (make fuzz
 # runs it longer): any crash, sanitizer report or broken round trip fails.
 rules_fuzzed() {
@@ -254,7 +268,9 @@ rules_fuzzed() {
 		printf '%s\n' "$out" | grep -v '^#[0-9]' | tail -n 25
 		return 1
 	}
-	printf '%s\n' "$out" | grep -q '^Done [0-9]* runs' || { echo "$out" | tail; return 1; }
+	# a here-string, not a pipe: grep -q quits at the match, and under
+	# pipefail the writer's SIGPIPE would fail the check
+	grep -q '^Done [0-9]* runs' <<<"$out" || { echo "$out" | tail; return 1; }
 }
 t "rules parser fuzzed 30 s (libFuzzer, ASan+UBSan, round trip through policy load -c)" \
 	rules_fuzzed

@@ -7,6 +7,7 @@ an EINVAL of the kernel is blamed on, for policy objects it must refuse."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -19,7 +20,7 @@ IOMMUCTL = os.path.join(TOP, "build", "iommuctl", "iommuctl")
 EXAMPLE = os.path.join(TOP, "build", "iommuctl", "policy", "untrusted_strict.bpf.o")
 fails = 0
 # Checks made: selftests/host/run.sh fails the suite if fewer are printed
-PLAN = 112
+PLAN = 122
 
 
 def t(name, cond, detail=""):
@@ -359,11 +360,70 @@ def top_metrics_cli():
     t("metrics -t into a missing directory fails (1) before loading anything",
       r.returncode == 1 and "cannot write in /nonexistent/dir" in r.stderr, r.stderr)
     usage_error("'t' is ambiguous (top, trace)", ["t"], "ambiguous command 't'")
-    r = run("tr", "l", "--help")
-    t("'tr l' is trace latency", r.returncode == 0 and "trace latency" in r.stdout, r.stdout)
     r = run("--help")
     t("usage lists top and metrics", "\n  top " in r.stdout and "\n  metrics " in r.stdout,
       r.stdout)
+
+
+def commands():
+    """Every command iommuctl --help lists: ["devices"], ["trace", "latency"], ..."""
+    out = run("--help").stdout
+    block = out.split("Commands:\n", 1)[1].split("\n\n", 1)[0]
+    return [line[2:18].split() for line in block.splitlines() if line[2:3].strip()]
+
+
+def short_options(cmd):
+    """{letter: long name} of a command's --help (hidden options are not shown)"""
+    out = run(*cmd, "--help").stdout
+    return dict(re.findall(r"^\s+-(\w), --([\w-]+)", out, re.M))
+
+
+def global_cli():
+    """What every command shares: version, help, prefixes, JSON errors, and
+    option letters that mean one thing across all commands."""
+    version = open(os.path.join(TOP, "VERSION")).read().strip()
+    r = run("-V")
+    t("-V prints the version of VERSION", r.returncode == 0 and
+      r.stdout.startswith(f"iommuctl {version}\n") and "libbpf v" in r.stdout, r.stdout)
+    r = run("-j", "-V")
+    v = json.loads(r.stdout) if r.returncode == 0 else {}
+    t("-j -V is JSON with the schema version", v.get("version") == version and
+      v.get("schema_version") == 1, r.stdout)
+    cmds = commands()
+    t("--help lists the commands", ["trace", "latency"] in cmds and
+      ["policy", "apply"] in cmds and ["devices"] in cmds, cmds)
+    for word in ("trace", "policy"):
+        r = run(word, "--help")
+        subs = [c[1] for c in cmds if c[0] == word]
+        t(f"{word} --help exits 0 and lists {', '.join(subs)}", r.returncode == 0 and
+          all(f"  {s} " in r.stdout for s in subs), r.stdout + r.stderr)
+    r1, r2 = run("tr", "l", "--help"), run("trace", "latency", "--help")
+    t("an unambiguous prefix is the command ('tr l' is trace latency)",
+      r1.returncode == 0 and r1.stdout == r2.stdout, r1.stdout[:200] + r1.stderr)
+    usage_error("an ambiguous prefix ('policy s': show or sync)", ["policy", "s"],
+                "ambiguous command 's'")
+    for where, args in (("its own", ["trace", "latency", "-o", "warp", "-j"]),
+                        ("argp's", ["-j", "trace", "flush", "--bogus"])):
+        r = run(*args)
+        try:
+            err = json.loads(r.stdout)
+        except ValueError:
+            err = {}
+        t(f"with -j, {where} usage error is a JSON object on stdout too",
+          r.returncode == 2 and err.get("exit_status") == 2 and err.get("schema_version") == 1
+          and err.get("error") and r.stderr.strip(), f"{r.stdout} {r.stderr}")
+    r = run("policy", "unload", "-j", "-P", "/nonexistent/pin")
+    err = json.loads(r.stdout) if r.stdout.startswith("{") else {}
+    t("policy unload -j: its failure is a JSON object (exit 1)",
+      r.returncode == 1 and err.get("exit_status") == 1 and "error" in err,
+      f"{r.returncode} {r.stdout} {r.stderr}")
+    letters = {}
+    for cmd in cmds:
+        for letter, name in short_options(cmd).items():
+            letters.setdefault(letter, {}).setdefault(name, []).append(" ".join(cmd))
+    clash = {k: v for k, v in letters.items() if len(v) > 1}
+    t(f"no option letter means two things across {len(cmds)} commands "
+      f"({len(letters)} letters)", len(cmds) >= 12 and not clash, clash)
 
 
 def main():
@@ -384,6 +444,7 @@ def main():
     usage_error("too many positionals", ["trace", "flush", "1", "2", "3"], "unexpected argument")
     usage_error("bad events count", ["trace", "events", "0"], "invalid count")
     top_metrics_cli()
+    global_cli()
     for cmd in (["devices"], ["top"], ["metrics"], ["trace", "latency"], ["trace", "flush"],
                 ["trace", "events"], ["policy", "load"], ["policy", "replace"],
                 ["policy", "unload"], ["policy", "show"], ["policy", "explain"]):

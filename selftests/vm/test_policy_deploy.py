@@ -171,6 +171,13 @@ def test_unit_runs_the_boot_script():
             return subprocess.run([BOOT], capture_output=True, text=True, env=env,
                                   timeout=300)
 
+        # A fresh install: the configuration names a file nobody wrote yet
+        env["IOMMU_POLICY_CONF"] = d.file("none.conf", f"IOMMU_POLICY_RULES={rules}.none\n")
+        r = boot()
+        check(r.returncode == 0 and sysfs("state") == "disabled" and
+              "no IOMMU policy configured" in r.stderr,
+              f"no policy file: exit {r.returncode}, state {sysfs('state')}: {r.stderr}")
+        env["IOMMU_POLICY_CONF"] = conf
         r = boot()
         check(r.returncode == 0 and sysfs("state") == "enabled",
               f"start: exit {r.returncode}: {r.stdout} {r.stderr}")

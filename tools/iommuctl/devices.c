@@ -56,7 +56,8 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		sysfs_root = arg;
 		break;
 	case ARGP_KEY_ARG:
-		return p_usage("unexpected argument '%s'", arg) ? EINVAL : 0;
+		p_usage("unexpected argument '%s'", arg);
+		return EINVAL;
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}

@@ -110,7 +110,7 @@ static void usage(FILE *f, const char *prog, const struct cmd *cmds)
 		print_cmd(f, c->name, c->help);
 	}
 	if (cmds == top_cmds)
-		fprintf(f, "\nGlobal options (also accepted after the command):\n"
+		fprintf(f, "\nGlobal options (-j, -p, -v also after the command):\n"
 			"  -j, --json       JSON output; errors too, as an object on stdout\n"
 			"  -p, --pretty     indented JSON (implies -j)\n"
 			"  -v, --verbose    libbpf debug output; verifier log on load errors\n"
@@ -224,6 +224,17 @@ int main(int argc, char **argv)
 			usage(stderr, "iommuctl", top_cmds);
 			return EXIT_USAGE;
 		}
+	}
+	/*
+	 * -j after the command is parsed with the command's options, possibly
+	 * after the one in error: look for it now, so that every error of a
+	 * -j run is a JSON object.
+	 */
+	for (int i = optind; i < argc && strcmp(argv[i], "--"); i++) {
+		if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json"))
+			json_output = true;
+		else if (!strcmp(argv[i], "-p") || !strcmp(argv[i], "--pretty"))
+			output_set_pretty();
 	}
 	if (want_version)
 		return version();

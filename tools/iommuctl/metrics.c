@@ -110,8 +110,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		to_stdout = true;
 		break;
 	case ARGP_KEY_ARG:
-		return parse_interval_arg(arg, false, &env.nargs, &env.interval, &env.count) ?
-		       EINVAL : 0;
+		if (parse_interval_arg(arg, false, &env.nargs, &env.interval, &env.count))
+			return EINVAL;
+		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "json.h"
 #include "output.h"
 
@@ -10,12 +11,8 @@ bool json_output;
 bool verbose;
 static bool error_reported;
 
-static int report(int status, bool prefix, const char *fmt, va_list ap)
+static void json_error(int status, const char *msg)
 {
-	char msg[1024];
-
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	fprintf(stderr, "%s%s\n", prefix ? "iommuctl: " : "", msg);
 	if (json_output && !error_reported) {
 		struct json j;
 
@@ -29,6 +26,15 @@ static int report(int status, bool prefix, const char *fmt, va_list ap)
 		json_line(&j);
 	}
 	error_reported = true;
+}
+
+static int report(int status, bool prefix, const char *fmt, va_list ap)
+{
+	char msg[1024];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	fprintf(stderr, "%s%s\n", prefix ? "iommuctl: " : "", msg);
+	json_error(status, msg);
 	return status;
 }
 
@@ -86,12 +92,48 @@ static const struct argp_option output_opts[] = {
 	{ "json", 'j', NULL, 0, "JSON output (schema: iommuctl(8))", -1 },
 	{ "pretty", 'p', NULL, 0, "indented JSON (implies -j)", -1 },
 	{ "verbose", 'v', NULL, 0, "libbpf debug output; verifier log on load errors", -1 },
+	{ NULL, 'h', NULL, OPTION_HIDDEN, "give this help list", -1 },
 	{},
 };
+
+/*
+ * argp reports bad usage itself, then exits: with -j, keep what it says and
+ * give it back at exit, on stderr and as the JSON error object.
+ */
+static char *argp_msg;
+static size_t argp_msg_len;
+static FILE *argp_err;
+
+static void argp_error_at_exit(int status, void *arg)
+{
+	char line[1024];
+
+	if (!argp_err)
+		return;
+	fclose(argp_err);
+	argp_err = NULL;
+	fputs(argp_msg, stderr);
+	if (status) {
+		/* getopt said what was wrong on stderr; argp's own line says where to look */
+		snprintf(line, sizeof(line), "bad usage (an unknown option, or a missing or "
+			 "invalid argument): %.*s", (int)strcspn(argp_msg, "\n"), argp_msg);
+		json_error(status, line);
+	}
+	free(argp_msg);
+}
 
 static error_t output_parse(int key, char *arg, struct argp_state *state)
 {
 	switch (key) {
+	case ARGP_KEY_INIT:
+		if (json_output && !argp_err) {
+			argp_err = open_memstream(&argp_msg, &argp_msg_len);
+			if (argp_err) {
+				state->err_stream = argp_err;
+				on_exit(argp_error_at_exit, NULL);
+			}
+		}
+		break;
 	case 'j':
 		json_output = true;
 		break;
@@ -100,6 +142,9 @@ static error_t output_parse(int key, char *arg, struct argp_state *state)
 		break;
 	case 'v':
 		verbose = true;
+		break;
+	case 'h':
+		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;

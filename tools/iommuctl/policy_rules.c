@@ -8,7 +8,8 @@
  * COND is key=value (dev=, pci=, class=, bdf=, fw=, resv=, iommu=, owner=)
  * or * alone; HOOK is trust, dma_mode, resv_direct, pasid or dma_owner;
  * VERDICT a name of the hook's enum.  Any error rejects the whole file.
- * The format and the precedence rule: tools/iommuctl/README.md.
+ * The format and the precedence rule: iommu-policy.rules(5), from
+ * tools/iommuctl/doc/iommu-policy.rules.5.rst.
  */
 #include <ctype.h>
 #include <errno.h>

@@ -192,7 +192,9 @@ static error_t trace_common_parse(int key, char *arg, struct argp_state *state)
 		trace_opts.force_raw_tp = true;
 		break;
 	case ARGP_KEY_ARG:
-		return parse_positional(arg) ? EINVAL : 0;
+		if (parse_positional(arg))
+			return EINVAL;
+		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}

@@ -128,7 +128,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		env.per_device = true;
 		break;
 	case 'o':
-		return parse_ops(arg) ? EINVAL : 0;
+		if (parse_ops(arg))
+			return EINVAL;
+		break;
 	case OPT_FORCE_KPROBES:
 		env.force_kprobes = true;
 		break;

@@ -12,7 +12,7 @@
 
 #define TAP_SUITE "histo"
 /* Checks made: the runner fails the test if fewer are printed */
-#define TAP_PLAN 8
+#define TAP_PLAN 11
 #include "tap.h"
 
 static int slots_tile_the_u64_range(void)
@@ -138,6 +138,118 @@ static int json_is_escaped_and_nested(void)
 	return ok;
 }
 
+/* Text of fn(f), for comparing printed output */
+static char *printed(void (*fn)(FILE *f, void *arg), void *arg)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	fn(f, arg);
+	fclose(f);
+	return buf;
+}
+
+static void print_log2(FILE *f, void *h)
+{
+	const struct unit u = { "nsecs", 1 };
+
+	hist_print(f, h, &u, true);
+}
+
+static void print_quarters(FILE *f, void *h)
+{
+	const struct unit u = { "nsecs", 1 };
+
+	hist_print(f, h, &u, false);
+}
+
+/* --log2: one row per octave, its count the sum of its four sub-buckets */
+static int log2_rows_are_octaves(void)
+{
+	struct hist h;
+	char *l2, *q;
+	int ok;
+
+	memset(&h, 0, sizeof(h));
+	add(&h, 256, 1);	/* 256..319 */
+	add(&h, 400, 2);	/* 384..447 */
+	add(&h, 500, 3);	/* 448..511 */
+	add(&h, 5000, 4);	/* 4096..8191 */
+	l2 = printed(print_log2, &h);
+	q = printed(print_quarters, &h);
+	ok = strstr(l2, "        256 -> 511         : 6 ") &&
+	     strstr(l2, "       4096 -> 8191        : 4 ") &&
+	     /* empty octaves between them still print, as in libbpf-tools */
+	     strstr(l2, "       2048 -> 4095        : 0 ") &&
+	     !strstr(l2, "384") && strstr(q, "        384 -> 447         : 2 ");
+	if (!ok)
+		printf("# log2:\n%s# quarters:\n%s", l2, q);
+	free(l2);
+	free(q);
+	return ok;
+}
+
+static int json_pretty_and_versioned(void)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct json j;
+	int ok;
+
+	json_pretty = true;
+	json_schema_version = 1;
+	json_init(&j, f);
+	json_begin_object(&j, NULL);
+	json_begin_array(&j, "xs");
+	json_begin_object(&j, NULL);
+	json_u64(&j, "a", 1);
+	json_end_object(&j);
+	json_end_array(&j);
+	json_begin_object(&j, "empty");
+	json_end_object(&j);
+	json_end_object(&j);
+	json_line(&j);
+	fclose(f);
+	json_pretty = false;
+	json_schema_version = 0;
+	ok = !strcmp(buf, "{\n  \"schema_version\": 1,\n  \"xs\": [\n    {\n      \"a\": 1\n"
+		     "    }\n  ],\n  \"empty\": {}\n}\n");
+	if (!ok)
+		printf("# got: %s", buf);
+	free(buf);
+	return ok;
+}
+
+/* Only top-level objects carry the version: not nested ones, not arrays */
+static int schema_version_top_level_only(void)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct json j;
+	int ok;
+
+	json_schema_version = 1;
+	json_init(&j, f);
+	json_begin_object(&j, NULL);
+	json_begin_object(&j, "in");
+	json_end_object(&j);
+	json_end_object(&j);
+	json_line(&j);
+	json_begin_object(&j, NULL);
+	json_end_object(&j);
+	json_line(&j);
+	fclose(f);
+	json_schema_version = 0;
+	ok = !strcmp(buf, "{\"schema_version\":1,\"in\":{}}\n{\"schema_version\":1}\n");
+	if (!ok)
+		printf("# got: %s", buf);
+	free(buf);
+	return ok;
+}
+
 int main(void)
 {
 	t("histogram slots tile the u64 range", slots_tile_the_u64_range(), NULL);
@@ -148,5 +260,8 @@ int main(void)
 	t("empty histogram", empty_histogram(), NULL);
 	t("per-CPU merge", merge_sums_cpus(), NULL);
 	t("JSON escaping and nesting", json_is_escaped_and_nested(), NULL);
+	t("--log2 prints one row per octave", log2_rows_are_octaves(), NULL);
+	t("-p: indented JSON, schema_version first", json_pretty_and_versioned(), NULL);
+	t("schema_version in top-level objects only", schema_version_top_level_only(), NULL);
 	return failed ? 1 : 0;
 }
