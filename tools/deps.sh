@@ -26,6 +26,10 @@ PKGS=(
 	# real traffic for real drivers behind the IOMMU: an NVMe disk under
 	# fio, a NIC under iperf3 (the 'intel' profile, make run)
 	fio iperf3
+	# iommuctl top's screen driven in tmux, and its metrics checked with
+	# promtool (bookworm's prometheus package has /usr/bin/promtool; its
+	# service is not started by the tests)
+	tmux prometheus
 	# iasl: the DMAR override (an RMRR) of the 'policy' VM profiles
 	acpica-tools
 	# the 'boot' profile: a real initramfs from the installed hook, an ext4

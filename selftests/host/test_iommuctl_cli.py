@@ -20,7 +20,7 @@ IOMMUCTL = os.path.join(TOP, "build", "iommuctl", "iommuctl")
 EXAMPLE = os.path.join(TOP, "build", "iommuctl", "policy", "untrusted_strict.bpf.o")
 fails = 0
 # Checks made: selftests/host/run.sh fails the suite if fewer are printed
-PLAN = 108
+PLAN = 122
 
 
 def t(name, cond, detail=""):
@@ -344,6 +344,27 @@ def policy_fixture_cli(root):
       r.returncode == 1 and "CONFIG_IOMMU_BPF_POLICY" in r.stderr, r.stderr)
 
 
+def top_metrics_cli():
+    """top and metrics: their own letters (-b -s -R, -t), the positional
+    [interval [count]] of every command, nothing loaded on a usage error."""
+    usage_error("top unknown option", ["top", "-x"], "invalid option")
+    usage_error("top -d is not an interval here", ["top", "-d", "1"], "invalid option")
+    usage_error("top unknown sort column", ["top", "-s", "speed"], "unknown column 'speed'")
+    usage_error("top bad interval", ["top", "0"], "invalid interval")
+    usage_error("top bad count", ["top", "1", "-1"], "invalid option")
+    usage_error("top too many positionals", ["top", "-b", "1", "2", "3"], "unexpected argument")
+    usage_error("metrics -j", ["metrics", "-j"], "Prometheus text format")
+    usage_error("metrics -t and --stdout", ["metrics", "-t", "/tmp", "--stdout"], "choose one")
+    usage_error("metrics bad interval", ["metrics", "--stdout", "x"], "invalid interval")
+    r = run("metrics", "-t", "/nonexistent/dir")
+    t("metrics -t into a missing directory fails (1) before loading anything",
+      r.returncode == 1 and "cannot write in /nonexistent/dir" in r.stderr, r.stderr)
+    usage_error("'t' is ambiguous (top, trace)", ["t"], "ambiguous command 't'")
+    r = run("--help")
+    t("usage lists top and metrics", "\n  top " in r.stdout and "\n  metrics " in r.stdout,
+      r.stdout)
+
+
 def commands():
     """Every command iommuctl --help lists: ["devices"], ["trace", "latency"], ..."""
     out = run("--help").stdout
@@ -376,8 +397,8 @@ def global_cli():
         subs = [c[1] for c in cmds if c[0] == word]
         t(f"{word} --help exits 0 and lists {', '.join(subs)}", r.returncode == 0 and
           all(f"  {s} " in r.stdout for s in subs), r.stdout + r.stderr)
-    r1, r2 = run("t", "l", "--help"), run("trace", "latency", "--help")
-    t("an unambiguous prefix is the command ('t l' is trace latency)",
+    r1, r2 = run("tr", "l", "--help"), run("trace", "latency", "--help")
+    t("an unambiguous prefix is the command ('tr l' is trace latency)",
       r1.returncode == 0 and r1.stdout == r2.stdout, r1.stdout[:200] + r1.stderr)
     usage_error("an ambiguous prefix ('policy s': show or sync)", ["policy", "s"],
                 "ambiguous command 's'")
@@ -422,10 +443,11 @@ def main():
     usage_error("bad count", ["trace", "latency", "1", "x"], "invalid count")
     usage_error("too many positionals", ["trace", "flush", "1", "2", "3"], "unexpected argument")
     usage_error("bad events count", ["trace", "events", "0"], "invalid count")
+    top_metrics_cli()
     global_cli()
-    for cmd in (["devices"], ["trace", "latency"], ["trace", "flush"], ["trace", "events"],
-                ["policy", "load"], ["policy", "replace"], ["policy", "unload"],
-                ["policy", "show"], ["policy", "explain"]):
+    for cmd in (["devices"], ["top"], ["metrics"], ["trace", "latency"], ["trace", "flush"],
+                ["trace", "events"], ["policy", "load"], ["policy", "replace"],
+                ["policy", "unload"], ["policy", "show"], ["policy", "explain"]):
         r = run(*cmd, "--help")
         t(f"{' '.join(cmd)} --help has examples",
           r.returncode == 0 and "EXAMPLES" in r.stdout, r.stdout + r.stderr)

@@ -16,6 +16,7 @@ sys.path[:0] = [HERE, os.path.join(HERE, "..", "..", "vmlib")]
 from iommuvm import realdev  # noqa: E402
 from iommutest.tap import Tap  # noqa: E402
 import test_iommuctl  # noqa: E402
+import test_iommuctl_observe  # noqa: E402
 import test_iommuctl_policy  # noqa: E402
 import test_policy  # noqa: E402
 import test_policy_deploy  # noqa: E402
@@ -137,8 +138,9 @@ def main():
                  test_policy_deploy.tests(args.profile) +
                  test_policy_stress.tests(args.profile))
     else:
+        # top and metrics on 'intel' only (the same BPF code under either IOMMU)
         suite = (test_iommuctl.first_tests(args.profile) + test_tracepoints.tests(args.profile) +
-                 test_iommuctl.tests(args.profile))
+                 test_iommuctl.tests(args.profile) + test_iommuctl_observe.tests(args.profile))
     only, runner_only = args.only, args.only
     if args.profile == "policy-noopt" and not args.only:
         suite = [(n, fn) for n, fn in suite if n.startswith(NOOPT_TESTS)]

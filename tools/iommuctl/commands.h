@@ -8,6 +8,8 @@
 #define IOMMUCTL_COMMANDS_H
 
 int cmd_devices(int argc, char **argv);
+int cmd_top(int argc, char **argv);
+int cmd_metrics(int argc, char **argv);
 int cmd_trace_latency(int argc, char **argv);
 int cmd_trace_flush(int argc, char **argv);
 int cmd_trace_events(int argc, char **argv);

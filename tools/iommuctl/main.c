@@ -60,6 +60,10 @@ static const struct cmd policy_cmds[] = {
 static const struct cmd top_cmds[] = {
 	{ "devices", cmd_devices, NULL, "every device behind an IOMMU: group, domain type, "
 	  "trust, reserved regions, PASID, IOMMU" },
+	{ "top", cmd_top, NULL, "a live per-device view: DMA mode, map/unmap rates and "
+	  "latency, IOTLB flushes, the policy's verdict" },
+	{ "metrics", cmd_metrics, NULL, "Prometheus metrics for node_exporter's textfile "
+	  "collector: latency, flushes, the policy's counters" },
 	{ "trace", NULL, trace_cmds, "live tracing: latency, flush, events" },
 	{ "policy", NULL, policy_cmds, "the BPF IOMMU policy: load, replace, sync, unload, "
 	  "show, explain, test, apply" },
@@ -113,7 +117,7 @@ static void usage(FILE *f, const char *prog, const struct cmd *cmds)
 			"  -V, --version    iommuctl's and libbpf's versions\n"
 			"  -h, --help       this text\n");
 	fprintf(f, "\n'%s COMMAND --help' describes a command, with examples.\n"
-		"Any unambiguous prefix of a command works ('iommuctl t l' is trace latency).\n"
+		"Any unambiguous prefix of a command works ('iommuctl tr l' is trace latency).\n"
 		"Exit status: 0 success, 1 failure, 2 bad usage, bad input (rules, objects)\n"
 		"or unknown device.\n", prog);
 }

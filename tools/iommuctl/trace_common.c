@@ -135,28 +135,35 @@ struct trace_opts trace_opts = {
 	.unit = { "usecs", 1000 },
 };
 
-/* Positional [interval [count]], or [count] alone (count_only). */
-static int parse_positional(const char *arg)
+int parse_interval_arg(const char *arg, bool count_only, int *nargs, int *interval,
+		       int *count)
 {
-	struct trace_opts *o = &trace_opts;
-	int max = o->count_only ? 1 : 2;
-	bool is_count = o->count_only || o->nargs == 1;
+	int max = count_only ? 1 : 2;
+	bool is_count = count_only || *nargs == 1;
 	char *end;
 	long v;
 
-	if (o->nargs >= max)
+	if (*nargs >= max)
 		return p_usage("unexpected argument '%s'", arg);
 	errno = 0;
 	v = strtol(arg, &end, 10);
 	if (errno || *end || v <= 0 || v > INT_MAX)
 		return p_usage("invalid %s '%s': want a positive integer",
 			       is_count ? "count" : "interval", arg);
-	o->nargs++;
+	(*nargs)++;
 	if (is_count)
-		o->count = v;
+		*count = v;
 	else
-		o->interval = v;
+		*interval = v;
 	return 0;
+}
+
+/* Positional [interval [count]], or [count] alone (count_only). */
+static int parse_positional(const char *arg)
+{
+	struct trace_opts *o = &trace_opts;
+
+	return parse_interval_arg(arg, o->count_only, &o->nargs, &o->interval, &o->count);
 }
 
 enum { OPT_FORCE_RAW_TP = 0x100 };

@@ -48,6 +48,11 @@ extern struct trace_opts trace_opts;
 extern const struct argp trace_common_argp;
 extern const struct argp trace_hist_argp;
 
+/* The nargs-th positional argument of [interval [count]] (of [count] with
+ * count_only) into *interval or *count: 0, or p_usage()'s status. */
+int parse_interval_arg(const char *arg, bool count_only, int *nargs, int *interval,
+		       int *count);
+
 /* CLOCK_MONOTONIC in seconds: interval lengths. */
 double monotonic_s(void);
 

@@ -24,9 +24,10 @@
 #include "histo.h"
 #include "iommuctl/trace.h"
 #include "stats.h"
+#include "trace_progs.h"
 #include "flush.skel.h"
 
-static const char *const kind_names[FLUSH_NR_KINDS] = {
+const char *const flush_kind_names[FLUSH_NR_KINDS] = {
 	[FLUSH_ALL] = "flush_all",
 	[FLUSH_RANGE] = "range",
 	[FLUSH_SYNC_MAP] = "sync_map",
@@ -78,44 +79,56 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-struct row {
-	struct flush_key key;
-	struct flush_val v;
-};
-
-struct hrow {
-	struct flush_hist_key key;
-	struct hist h;
-};
-
 static int cmp_row(const void *a, const void *b)
 {
-	const struct row *x = a, *y = b;
+	const struct flush_row *x = a, *y = b;
 
 	if (x->key.domain != y->key.domain)
 		return x->key.domain < y->key.domain ? -1 : 1;
 	return (int)x->key.kind - (int)y->key.kind;
 }
 
-static void domain_dev(int fd, __u32 domain, char *buf, size_t len)
+bool flush_prog_domain_dev(const struct flush_prog *fp, __u32 domain, char *buf,
+			   size_t len)
 {
 	struct domain_dev d;
 
-	if (bpf_map_lookup_elem(fd, &domain, &d))
+	if (bpf_map_lookup_elem(fp->fd_devs, &domain, &d)) {
 		snprintf(buf, len, "-");
-	else
-		snprintf(buf, len, "%s", d.dev);
+		return false;
+	}
+	snprintf(buf, len, "%s", d.dev);
+	return true;
 }
 
-static bool domain_is(int fd, __u32 domain, const char *want)
+static bool domain_is(const struct flush_prog *fp, __u32 domain, const char *want)
 {
 	char dev[DEV_NAME_LEN];
 
-	domain_dev(fd, domain, dev, sizeof(dev));
+	flush_prog_domain_dev(fp, domain, dev, sizeof(dev));
 	return !strcmp(dev, want);
 }
 
-static struct hist *find_hist(struct hrow *h, size_t n, __u32 which, __u32 domain)
+size_t flush_prog_drain(const struct flush_prog *fp, struct flush_row *rows, size_t max,
+			struct flush_hrow *hrows, size_t max_h, size_t *nh)
+{
+	size_t n = map_drain(fp->fd_flushes, sizeof(rows[0].key), sizeof(rows[0]),
+			     offsetof(struct flush_row, v), rows, max);
+	struct flush_hrow *h = hrows ? hrows : calloc(max_h, sizeof(*h));
+	size_t k = 0;
+
+	if (h)
+		k = map_drain(fp->fd_hists, sizeof(h[0].key), sizeof(h[0]),
+			      offsetof(struct flush_hrow, h), h, max_h);
+	if (!hrows)
+		free(h);
+	if (nh)
+		*nh = k;
+	qsort(rows, n, sizeof(*rows), cmp_row);
+	return n;
+}
+
+static struct hist *find_hist(struct flush_hrow *h, size_t n, __u32 which, __u32 domain)
 {
 	for (size_t i = 0; i < n; i++)
 		if (h[i].key.hist == which && h[i].key.domain == domain)
@@ -126,20 +139,14 @@ static struct hist *find_hist(struct hrow *h, size_t n, __u32 which, __u32 domai
 static void print_interval(void *ctx, double secs,
 			   const struct trace_losses *lost, struct trace_stats *ts)
 {
-	struct flush_bpf *skel = ctx;
-	static struct row rows[FLUSH_MAX_KEYS];
-	static struct hrow hrows[FLUSH_MAX_HISTS];
-	int devs_fd = bpf_map__fd(skel->maps.domain_devs);
+	const struct flush_prog *fp = ctx;
+	static struct flush_row rows[FLUSH_MAX_KEYS];
+	static struct flush_hrow hrows[FLUSH_MAX_HISTS];
 	const struct unit bytes = { "bytes", 1 };
-	size_t n = map_drain(bpf_map__fd(skel->maps.flushes), sizeof(rows[0].key),
-			 sizeof(rows[0]), offsetof(struct row, v), rows, FLUSH_MAX_KEYS);
-	size_t nh = map_drain(bpf_map__fd(skel->maps.flush_hists), sizeof(hrows[0].key),
-			  sizeof(hrows[0]), offsetof(struct hrow, h), hrows,
-			  FLUSH_MAX_HISTS);
+	size_t nh, n = flush_prog_drain(fp, rows, FLUSH_MAX_KEYS, hrows, FLUSH_MAX_HISTS, &nh);
 	char dev[DEV_NAME_LEN], when[32], avg[8];
 	time_t now = time(NULL);
 
-	qsort(rows, n, sizeof(*rows), cmp_row);
 	if (secs < 0.001)
 		secs = 0.001;
 	for (size_t i = 0; i < n; i++)
@@ -148,12 +155,12 @@ static void print_interval(void *ctx, double secs,
 		size_t k = 0;
 
 		for (size_t i = 0; i < n; i++)
-			if (domain_is(devs_fd, rows[i].key.domain, o->dev))
+			if (domain_is(fp, rows[i].key.domain, o->dev))
 				rows[k++] = rows[i];
 		n = k;
 		k = 0;
 		for (size_t i = 0; i < nh; i++)
-			if (domain_is(devs_fd, hrows[i].key.domain, o->dev))
+			if (domain_is(fp, hrows[i].key.domain, o->dev))
 				hrows[k++] = hrows[i];
 		nh = k;
 	}
@@ -194,7 +201,7 @@ static void print_interval(void *ctx, double secs,
 				break;
 			if (!open) {
 				cur = rows[i].key.domain;
-				domain_dev(devs_fd, cur, dev, sizeof(dev));
+				flush_prog_domain_dev(fp, cur, dev, sizeof(dev));
 				json_begin_object(&j, NULL);
 				json_u64(&j, "domain", cur);
 				if (strcmp(dev, "-"))
@@ -204,7 +211,7 @@ static void print_interval(void *ctx, double secs,
 				json_begin_object(&j, "flushes");
 				open = true;
 			}
-			json_begin_object(&j, kind_names[rows[i].key.kind]);
+			json_begin_object(&j, flush_kind_names[rows[i].key.kind]);
 			json_u64(&j, "count", rows[i].v.count);
 			json_f64(&j, "per_s", (double)rows[i].v.count / secs);
 			json_f64(&j, "avg_ns", rows[i].v.count ?
@@ -236,16 +243,16 @@ static void print_interval(void *ctx, double secs,
 	printf("%-7s %-16s %-9s %10s %10s %10s %12s %9s\n", "DOMAIN", "DEVICE", "KIND",
 	       "COUNT", "PER_S", avg, "PAGES/FLUSH", "RELEASED");
 	for (size_t i = 0; i < n; i++) {
-		const struct row *r = &rows[i];
+		const struct flush_row *r = &rows[i];
 		char pages[16] = "-", released[16] = "-";
 
-		domain_dev(devs_fd, r->key.domain, dev, sizeof(dev));
+		flush_prog_domain_dev(fp, r->key.domain, dev, sizeof(dev));
 		if ((r->key.kind == FLUSH_RANGE || r->key.kind == FLUSH_SYNC_MAP) && r->v.count)
 			snprintf(pages, sizeof(pages), "%.1f", (double)r->v.pages / r->v.count);
 		if (r->key.kind >= FLUSH_FQ_TIMER)
 			snprintf(released, sizeof(released), "%llu", (unsigned long long)r->v.released);
 		printf("%-7u %-16s %-9s %10llu %10.1f %10.*f %12s %9s\n", r->key.domain,
-		       dev, kind_names[r->key.kind], (unsigned long long)r->v.count,
+		       dev, flush_kind_names[r->key.kind], (unsigned long long)r->v.count,
 		       (double)r->v.count / secs, o->unit.div == 1 ? 0 : 3,
 		       r->v.count ? (double)r->v.ns / r->v.count / o->unit.div : 0.0, pages,
 		       released);
@@ -253,7 +260,7 @@ static void print_interval(void *ctx, double secs,
 	for (size_t i = 0; i < nh; i++) {
 		bool expo = hrows[i].key.hist == FH_EXPOSURE_NS;
 
-		domain_dev(devs_fd, hrows[i].key.domain, dev, sizeof(dev));
+		flush_prog_domain_dev(fp, hrows[i].key.domain, dev, sizeof(dev));
 		printf("\ndomain %u (%s): %s\n", hrows[i].key.domain, dev,
 		       expo ? "exposure window, queued unmap -> flush" : "range flush size");
 		hist_print(stdout, &hrows[i].h, expo ? &o->unit : &bytes, o->log2);
@@ -267,15 +274,65 @@ static void print_interval(void *ctx, double secs,
 	fflush(stdout);
 }
 
-static void read_losses(void *ctx, struct trace_losses *l)
+void flush_prog_losses(const struct flush_prog *fp, struct trace_losses *l)
 {
-	struct flush_bpf *skel = ctx;
+	const struct flush_bpf *skel = fp->owner;
 
 	memset(l, 0, sizeof(*l));
-	l->has = LOSS_MAP_FULL | (exposure ? LOSS_PENDING : 0);
+	l->has = LOSS_MAP_FULL | (fp->exposure ? LOSS_PENDING : 0);
 	l->map_full = skel->bss->lost_map_full;
 	l->pending = skel->bss->lost_pending;
-	trace_losses_read(skel->skeleton, l);
+	trace_losses_read(fp->skel, l);
+}
+
+static void read_losses(void *ctx, struct trace_losses *l)
+{
+	flush_prog_losses(ctx, l);
+}
+
+const char *const flush_prog_events[] = {
+	"iotlb_flush_all", "iotlb_sync", "iotlb_sync_map", "dma_fq_flush",
+	"iommu_dma_unmap", NULL
+};
+
+int flush_prog_open(struct flush_prog *fp, bool exposure, bool raw_tp)
+{
+	struct flush_bpf *skel;
+	int err;
+
+	memset(fp, 0, sizeof(*fp));
+	skel = flush_bpf__open();
+	if (!skel)
+		return p_err("opening the BPF skeleton failed: %s", strerror(errno));
+	skel->rodata->track_exposure = exposure;
+	bpf_map__set_max_entries(skel->maps.pending, exposure ? FLUSH_MAX_PENDING : 1);
+	trace_select_programs(skel->obj, raw_tp);
+	err = flush_bpf__load(skel);
+	if (err) {
+		bpf_log_load_error("flush", err);
+		flush_bpf__destroy(skel);
+		return EXIT_FAILURE;
+	}
+	err = flush_bpf__attach(skel);
+	if (err) {
+		flush_bpf__destroy(skel);
+		return p_err("attaching to the iommu tracepoints failed: %s", strerror(-err));
+	}
+	*fp = (struct flush_prog){
+		.exposure = exposure,
+		.fd_flushes = bpf_map__fd(skel->maps.flushes),
+		.fd_hists = bpf_map__fd(skel->maps.flush_hists),
+		.fd_devs = bpf_map__fd(skel->maps.domain_devs),
+		.obj = skel->obj, .skel = skel->skeleton,
+		.owner = skel,
+	};
+	return 0;
+}
+
+void flush_prog_close(struct flush_prog *fp)
+{
+	flush_bpf__destroy(fp->owner);
+	fp->owner = NULL;
 }
 
 int cmd_trace_flush(int argc, char **argv)
@@ -284,12 +341,8 @@ int cmd_trace_flush(int argc, char **argv)
 		{ &trace_common_argp }, { &trace_hist_argp }, { &output_argp }, {}
 	};
 	static const struct argp argp = { opts, parse_arg, NULL, doc, children };
-	static const char *const events[] = {
-		"iotlb_flush_all", "iotlb_sync", "iotlb_sync_map", "dma_fq_flush",
-		"iommu_dma_unmap", NULL
-	};
 	struct trace_env tenv = {};
-	struct flush_bpf *skel;
+	struct flush_prog fp;
 	int err;
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
@@ -297,32 +350,17 @@ int cmd_trace_flush(int argc, char **argv)
 	err = check_device_arg(o->dev);
 	if (err)
 		return err;
-	err = trace_env_check(&tenv, events, false);
+	err = trace_env_check(&tenv, flush_prog_events, false);
 	if (err)
 		return err;
-
-	skel = flush_bpf__open();
-	if (!skel)
-		return p_err("opening the BPF skeleton failed: %s", strerror(errno));
-	skel->rodata->track_exposure = exposure;
-	bpf_map__set_max_entries(skel->maps.pending, exposure ? FLUSH_MAX_PENDING : 1);
-	trace_select_programs(skel->obj, tenv.use_raw_tp);
-	err = flush_bpf__load(skel);
-	if (err) {
-		bpf_log_load_error("flush", err);
-		goto out;
-	}
-	err = flush_bpf__attach(skel);
-	if (err) {
-		p_err("attaching to the iommu tracepoints failed: %s", strerror(-err));
-		goto out;
-	}
+	err = flush_prog_open(&fp, exposure, tenv.use_raw_tp);
+	if (err)
+		return err;
 	trace_loop_run(&(struct trace_loop){
 		.banner = "Tracing IOTLB flushes...",
-		.obj = skel->obj, .ctx = skel,
+		.obj = fp.obj, .ctx = &fp,
 		.read_losses = read_losses, .print = print_interval,
 	});
-out:
-	flush_bpf__destroy(skel);
-	return err ? EXIT_FAILURE : 0;
+	flush_prog_close(&fp);
+	return 0;
 }

@@ -22,10 +22,11 @@
 #include "trace_common.h"
 #include "iommuctl/trace.h"
 #include "stats.h"
+#include "trace_progs.h"
 #include "latency.skel.h"
 #include "latency_fallback.skel.h"
 
-static const char *const op_names[LAT_NR_OPS] = {
+const char *const lat_op_names[LAT_NR_OPS] = {
 	[LAT_DMA_MAP] = "dma_map",
 	[LAT_DMA_UNMAP_STRICT] = "dma_unmap_strict",
 	[LAT_DMA_UNMAP_QUEUED] = "dma_unmap_queued",
@@ -106,7 +107,7 @@ static int parse_ops(const char *arg)
 			continue;
 		}
 		for (i = 0; i < LAT_NR_OPS; i++)
-			if (!strcmp(tok, op_names[i]))
+			if (!strcmp(tok, lat_op_names[i]))
 				break;
 		if (i == LAT_NR_OPS) {
 			ret = p_usage("unknown operation '%s' (want dma_map, dma_unmap, "
@@ -152,14 +153,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-struct entry {
-	struct lat_key key;
-	struct hist h;
-};
-
 static int cmp_entry(const void *a, const void *b)
 {
-	const struct entry *x = a, *y = b;
+	const struct lat_entry *x = a, *y = b;
 
 	if (x->key.op != y->key.op)
 		return (int)x->key.op - (int)y->key.op;
@@ -168,24 +164,16 @@ static int cmp_entry(const void *a, const void *b)
 	return strcmp(x->key.dev, y->key.dev);
 }
 
-/* What run() needs of either skeleton. */
-struct lat_obj {
-	int fd, fd_ops;		/* hists (-D), op_hists (otherwise) */
-	struct bpf_object *obj;
-	const struct bpf_object_skeleton *skel;
-	const volatile __u64 *map_full, *too_deep;	/* too_deep: fallback */
-};
-
 /*
  * Read and reset the histograms: from the per-operation array (per-CPU
- * copies summed) without -D, from the shared hash with it.  Every key the
- * hash holds is drained: it has at most env.max_keys.
+ * copies summed) without per_device, from the shared hash with it.  Every
+ * key the hash holds is drained: it has at most max_keys.
  */
-static int drain(const struct lat_obj *lo, struct entry **out, size_t *n_out)
+int lat_prog_drain(const struct lat_prog *lp, struct lat_entry **out, size_t *n_out)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	struct hist *vals = calloc(ncpu, sizeof(*vals));
-	struct entry *e = calloc(env.max_keys + LAT_NR_OPS, sizeof(*e));
+	struct lat_entry *e = calloc(lp->p.max_keys + LAT_NR_OPS, sizeof(*e));
 	size_t n = 0;
 
 	if (!vals || !e) {
@@ -193,13 +181,13 @@ static int drain(const struct lat_obj *lo, struct entry **out, size_t *n_out)
 		free(e);
 		return -ENOMEM;
 	}
-	if (env.per_device)
-		n = map_drain(lo->fd, sizeof(e->key), sizeof(*e), offsetof(struct entry, h),
-			      e, env.max_keys);
-	for (__u32 op = 0; !env.per_device && op < LAT_NR_OPS; op++) {
-		struct entry *x = &e[n];
+	if (lp->p.per_device)
+		n = map_drain(lp->fd, sizeof(e->key), sizeof(*e), offsetof(struct lat_entry, h),
+			      e, lp->p.max_keys);
+	for (__u32 op = 0; !lp->p.per_device && op < LAT_NR_OPS; op++) {
+		struct lat_entry *x = &e[n];
 
-		if (bpf_map_lookup_elem(lo->fd_ops, &op, vals))
+		if (bpf_map_lookup_elem(lp->fd_ops, &op, vals))
 			continue;
 		x->key.op = op;
 		for (int c = 0; c < ncpu; c++)
@@ -207,7 +195,7 @@ static int drain(const struct lat_obj *lo, struct entry **out, size_t *n_out)
 		if (!x->h.count)
 			continue;
 		memset(vals, 0, ncpu * sizeof(*vals));
-		bpf_map_update_elem(lo->fd_ops, &op, vals, BPF_ANY);
+		bpf_map_update_elem(lp->fd_ops, &op, vals, BPF_ANY);
 		n++;
 	}
 	free(vals);
@@ -220,13 +208,13 @@ static int drain(const struct lat_obj *lo, struct entry **out, size_t *n_out)
 static void print_interval(void *ctx, double secs,
 			   const struct trace_losses *lost, struct trace_stats *ts)
 {
-	const struct lat_obj *lo = ctx;
-	struct entry *e;
+	const struct lat_prog *lp = ctx;
+	struct lat_entry *e;
 	size_t n;
 	char when[32];
 	time_t now = time(NULL);
 
-	if (drain(lo, &e, &n)) {
+	if (lat_prog_drain(lp, &e, &n)) {
 		p_err("out of memory");
 		return;
 	}
@@ -246,7 +234,7 @@ static void print_interval(void *ctx, double secs,
 		json_begin_array(&j, "latency");
 		for (size_t i = 0; i < n; i++) {
 			json_begin_object(&j, NULL);
-			json_str(&j, "op", op_names[e[i].key.op]);
+			json_str(&j, "op", lat_op_names[e[i].key.op]);
 			if (e[i].key.dev[0])
 				json_str(&j, "device", e[i].key.dev);
 			else
@@ -267,7 +255,7 @@ static void print_interval(void *ctx, double secs,
 		if (!n)
 			printf("(no IOMMU map/unmap operations traced)\n");
 		for (size_t i = 0; i < n; i++) {
-			printf("\nop = %s", op_names[e[i].key.op]);
+			printf("\nop = %s", lat_op_names[e[i].key.op]);
 			if (e[i].key.dev[0])
 				printf("  device = %s", e[i].key.dev);
 			if (e[i].key.domain)
@@ -286,46 +274,58 @@ static void print_interval(void *ctx, double secs,
 	free(e);
 }
 
-static void read_losses(void *ctx, struct trace_losses *l)
+void lat_prog_losses(const struct lat_prog *lp, struct trace_losses *l)
 {
-	const struct lat_obj *lo = ctx;
-
 	memset(l, 0, sizeof(*l));
 	l->has = LOSS_MAP_FULL;
-	l->map_full = *lo->map_full;
-	if (lo->too_deep) {
+	l->map_full = *lp->map_full;
+	if (lp->too_deep) {
 		l->has |= LOSS_TOO_DEEP;
-		l->too_deep = *lo->too_deep;
+		l->too_deep = *lp->too_deep;
 	}
-	trace_losses_read(lo->skel, l);
+	trace_losses_read(lp->skel, l);
 }
 
-static void run(struct lat_obj *lo)
+static void read_losses(void *ctx, struct trace_losses *l)
+{
+	lat_prog_losses(ctx, l);
+}
+
+static void run(struct lat_prog *lp)
 {
 	const struct trace_loop loop = {
 		.banner = "Tracing IOMMU map/unmap latency...",
-		.obj = lo->obj, .ctx = lo,
+		.obj = lp->obj, .ctx = lp,
 		.read_losses = read_losses, .print = print_interval,
 	};
 
 	trace_loop_run(&loop);
 }
 
-#define SET_RODATA(skel)						\
+#define SET_RODATA(skel, p)						\
 	do {								\
-		(skel)->rodata->per_device = env.per_device;		\
-		(skel)->rodata->ops_mask = env.ops;			\
+		(skel)->rodata->per_device = (p)->per_device;		\
+		(skel)->rodata->ops_mask = (p)->ops;			\
 		/* Only the map the mode uses gets its size. */		\
 		bpf_map__set_max_entries((skel)->maps.hists,		\
-					 env.per_device ? env.max_keys : 1); \
+					 (p)->per_device ? (p)->max_keys : 1); \
 		bpf_map__set_max_entries((skel)->maps.op_hists,	\
-					 env.per_device ? 1 : LAT_NR_OPS); \
-		if (o->dev) {						\
+					 (p)->per_device ? 1 : LAT_NR_OPS); \
+		if ((p)->dev) {						\
 			(skel)->rodata->filter_dev = true;		\
-			strncpy((char *)(skel)->rodata->dev_filter, o->dev, \
+			strncpy((char *)(skel)->rodata->dev_filter, (p)->dev, \
 				DEV_NAME_LEN - 1);			\
 		}							\
 	} while (0)
+
+/* The command's options as lat_params */
+static struct lat_params cmd_params(void)
+{
+	return (struct lat_params){
+		.per_device = env.per_device, .ops = env.ops,
+		.max_keys = env.max_keys, .dev = o->dev,
+	};
+}
 
 /*
  * The fallback's slots (enum fn in latency_fallback.bpf.c, same order) and
@@ -440,6 +440,7 @@ static int fb_attach_kprobes(const struct bpf_object_skeleton *s, const char *ch
 static int run_fallback(const char *missing)
 {
 	const char *chosen[FB_NR_SLOTS];
+	const struct lat_params params = cmd_params();
 	struct latency_fallback_bpf *skel = NULL;
 	bool kprobes = env.force_kprobes;
 	int err;
@@ -457,7 +458,7 @@ static int run_fallback(const char *missing)
 		skel = latency_fallback_bpf__open();
 		if (!skel)
 			return p_err("opening the BPF skeleton failed: %s", strerror(errno));
-		SET_RODATA(skel);
+		SET_RODATA(skel, &params);
 		fb_select(skel->obj, chosen, kprobes);
 		err = latency_fallback_bpf__load(skel);
 		if (!err)
@@ -474,7 +475,8 @@ static int run_fallback(const char *missing)
 	if (err) {
 		bpf_log_load_error("fallback latency", err);
 	} else {
-		struct lat_obj lo = {
+		struct lat_prog lp = {
+			.p = params,
 			.fd = bpf_map__fd(skel->maps.hists),
 			.fd_ops = bpf_map__fd(skel->maps.op_hists),
 			.obj = skel->obj, .skel = skel->skeleton,
@@ -484,10 +486,53 @@ static int run_fallback(const char *missing)
 
 		fprintf(stderr, "iommuctl: attached with %s\n",
 			kprobes ? "kprobes" : "fentry/fexit");
-		run(&lo);
+		run(&lp);
 	}
 	latency_fallback_bpf__destroy(skel);
 	return err ? EXIT_FAILURE : 0;
+}
+
+const char *const lat_prog_events[] = {
+	"iommu_dma_map", "iommu_dma_unmap", "domain_map", "domain_unmap", NULL
+};
+
+int lat_prog_open(struct lat_prog *lp, const struct lat_params *p, bool raw_tp)
+{
+	struct latency_bpf *skel;
+	int err;
+
+	memset(lp, 0, sizeof(*lp));
+	skel = latency_bpf__open();
+	if (!skel)
+		return p_err("opening the BPF skeleton failed: %s", strerror(errno));
+	SET_RODATA(skel, p);
+	trace_select_programs(skel->obj, raw_tp);
+	err = latency_bpf__load(skel);
+	if (err) {
+		bpf_log_load_error("latency", err);
+		latency_bpf__destroy(skel);
+		return EXIT_FAILURE;
+	}
+	err = latency_bpf__attach(skel);
+	if (err) {
+		latency_bpf__destroy(skel);
+		return p_err("attaching to the iommu tracepoints failed: %s", strerror(-err));
+	}
+	*lp = (struct lat_prog){
+		.p = *p,
+		.fd = bpf_map__fd(skel->maps.hists),
+		.fd_ops = bpf_map__fd(skel->maps.op_hists),
+		.obj = skel->obj, .skel = skel->skeleton,
+		.map_full = &skel->bss->lost_map_full,
+		.owner = skel,
+	};
+	return 0;
+}
+
+void lat_prog_close(struct lat_prog *lp)
+{
+	latency_bpf__destroy(lp->owner);
+	lp->owner = NULL;
 }
 
 int cmd_trace_latency(int argc, char **argv)
@@ -496,12 +541,9 @@ int cmd_trace_latency(int argc, char **argv)
 		{ &trace_common_argp }, { &trace_hist_argp }, { &output_argp }, {}
 	};
 	static const struct argp argp = { opts, parse_arg, NULL, doc, children };
-	static const char *const events[] = {
-		"iommu_dma_map", "iommu_dma_unmap", "domain_map", "domain_unmap", NULL
-	};
+	struct lat_params params;
 	struct trace_env tenv = {};
-	struct latency_bpf *skel;
-	struct lat_obj lo;
+	struct lat_prog lp;
 	int err;
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
@@ -513,35 +555,17 @@ int cmd_trace_latency(int argc, char **argv)
 		return err;
 	if (env.max_keys != LAT_MAX_KEYS && !env.per_device)
 		return p_usage("-K sizes the per-device histograms: use it with -D");
-	err = trace_env_check(&tenv, events, true);
+	err = trace_env_check(&tenv, lat_prog_events, true);
 	if (err)
 		return err;
 	if (tenv.missing)
 		return run_fallback(tenv.missing);
 
-	skel = latency_bpf__open();
-	if (!skel)
-		return p_err("opening the BPF skeleton failed: %s", strerror(errno));
-	SET_RODATA(skel);
-	trace_select_programs(skel->obj, tenv.use_raw_tp);
-	err = latency_bpf__load(skel);
-	if (err) {
-		bpf_log_load_error("latency", err);
-		goto out;
-	}
-	err = latency_bpf__attach(skel);
-	if (err) {
-		p_err("attaching to the iommu tracepoints failed: %s", strerror(-err));
-		goto out;
-	}
-	lo = (struct lat_obj){
-		.fd = bpf_map__fd(skel->maps.hists),
-		.fd_ops = bpf_map__fd(skel->maps.op_hists),
-		.obj = skel->obj, .skel = skel->skeleton,
-		.map_full = &skel->bss->lost_map_full,
-	};
-	run(&lo);
-out:
-	latency_bpf__destroy(skel);
-	return err ? EXIT_FAILURE : 0;
+	params = cmd_params();
+	err = lat_prog_open(&lp, &params, tenv.use_raw_tp);
+	if (err)
+		return err;
+	run(&lp);
+	lat_prog_close(&lp);
+	return 0;
 }
