@@ -217,6 +217,8 @@ t "deployment shell scripts parse (sh -n)" deploy_scripts_parse
 # make deb's package (lintian errors fail it), apt-get installed into a fresh
 # bookworm chroot: iommuctl --version, man -w iommuctl, purge
 suite "Debian package" 600 "$TOP/selftests/host/test_deb.sh"
+t "iommuctl's modules include each other without a cycle" \
+	/usr/bin/python3 "$TOP/selftests/host/check_include_cycles.py"
 # The headers vendored so that the tools build without a kernel (as bpftool
 # vendors its UAPI headers): the series' UAPI header, rebuilt from the
 # patches alone, and the built kernel's BTF as C ('make vendor-headers').

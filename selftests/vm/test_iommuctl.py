@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import subprocess
+import tempfile
 import time
 
 from iommuvm import bpfmaps, dmabench, pci, uapi
@@ -264,6 +265,14 @@ def test_maps_fit_a_server(ctx):
     maps_within_budget("trace events", events.p.pid)
     events.p.send_signal(signal.SIGINT)
     events.wait()
+    # top and metrics load the per-device latency and the flush programs
+    with tempfile.TemporaryDirectory() as textfile_dir:
+        for name, args in (("top", ("top", "-b", "-j", "60", "1")),
+                           ("metrics", ("metrics", "-t", textfile_dir, "60"))):
+            tool = start_iommuctl(*args)
+            maps_within_budget(name, tool.p.pid)
+            tool.p.send_signal(signal.SIGINT)
+            tool.wait()
     commands = [("latency",), ("latency", "-D"), ("latency", "-d", ctx.bdf),
                 ("flush",), ("flush", "-E")]
     for cmd in commands:

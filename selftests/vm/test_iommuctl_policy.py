@@ -205,6 +205,18 @@ def test_load_rules_apply():
               "policy said strict, applied strict (applied" in r.stdout,
               f"explain (text): {r.stdout} {r.stderr}")
 
+        # top's VERDICT column: the same record, per device
+        r = iommuctl("top", "-b", "-j", "1", "1")
+        frame = json.loads(r.stdout.splitlines()[-1]) if r.returncode == 0 else {}
+        rows = {d["device"]: d for d in frame.get("devices", [])}
+        v1 = rows.get("pm1", {}).get("verdict") or {}
+        check(v1.get("hook") == "dma_mode" and v1.get("verdict") == "strict" and
+              v1.get("applied") == "strict" and rows["pm1"].get("dma_mode") == "DMA",
+              f"top -b -j, pm1: {rows.get('pm1')} {r.stderr}")
+        # No rule: the policy left pm0 to the kernel, which top does not show
+        check("pm0" in rows and rows["pm0"]["verdict"] is None,
+              f"top -b -j, pm0: {rows.get('pm0')}")
+
 
 def test_show_matches_sysfs():
     with Session() as s:
