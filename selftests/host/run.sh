@@ -178,7 +178,8 @@ deploy_installs() {
 		usr/share/initramfs-tools/scripts/init-top/iommu-policy; do
 		[ -x "$d/$f" ] || { echo "not installed (or not executable): /$f"; bad=1; }
 	done
-	for f in lib/systemd/system/iommu-policy.service etc/iommu-policy.conf \
+	for f in lib/systemd/system/iommu-policy.service lib/systemd/system/iommuctl-metrics.service \
+		etc/iommu-policy.conf \
 		usr/lib/iommu-bpf/policy/table.bpf.o usr/share/doc/iommu-bpf/README.md \
 		usr/share/man/man8/iommuctl.8 usr/share/man/man5/iommu-policy.rules.5 \
 		usr/share/bash-completion/completions/iommuctl \
@@ -198,7 +199,14 @@ unit_verifies() {
 	local d out
 	d=$(mktemp -d)
 	install_into "$d" || { rm -rf "$d"; return 1; }
-	out=$(systemd-analyze verify --root="$d" iommu-policy.service 2>&1)
+	# The targets the metrics unit's default dependencies name, from the
+	# host; its man: page, from the install (man reads MANPATH)
+	mkdir -p "$d/lib/systemd/system"
+	for u in sysinit.target basic.target multi-user.target shutdown.target; do
+		cp "/lib/systemd/system/$u" "$d/lib/systemd/system/"
+	done
+	out=$(MANPATH="$d/usr/share/man" systemd-analyze verify --root="$d" \
+		iommu-policy.service iommuctl-metrics.service 2>&1)
 	rm -rf "$d"
 	[ -z "$out" ] || { echo "$out"; return 1; }
 }
@@ -212,7 +220,8 @@ deploy_scripts_parse() {
 	return $bad
 }
 t "make install puts iommuctl, its man pages, completion and example rules, the boot script, the initramfs hook and the unit in place" deploy_installs
-t "systemd-analyze verify iommu-policy.service, as installed: no warning" unit_verifies
+t "systemd-analyze verify iommu-policy.service and iommuctl-metrics.service, as installed: no warning" \
+	unit_verifies
 t "deployment shell scripts parse (sh -n)" deploy_scripts_parse
 # make deb's package (lintian errors fail it), apt-get installed into a fresh
 # bookworm chroot: iommuctl --version, man -w iommuctl, purge

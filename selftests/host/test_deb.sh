@@ -158,6 +158,10 @@ purge_check() {
 		{ echo "# /etc/iommu-policy.conf is not a conffile"; bad=1; }
 	[ -L "$root/etc/systemd/system/sysinit.target.wants/iommu-policy.service" ] ||
 		{ echo "# iommu-policy.service is not enabled"; bad=1; }
+	# Exporting metrics is opt-in: shipped, not enabled
+	[ -f "$root/lib/systemd/system/iommuctl-metrics.service" ] &&
+		[ ! -e "$root/etc/systemd/system/multi-user.target.wants/iommuctl-metrics.service" ] ||
+		{ echo "# iommuctl-metrics.service is missing, or enabled"; bad=1; }
 	inroot apt-get purge -y -q -o Dpkg::Use-Pty=0 iommu-bpf > "$BUILD/deb/test-purge.log" 2>&1 ||
 		{ show "$BUILD/deb/test-purge.log"; return 1; }
 	for f in etc/iommu-policy.conf usr/sbin/iommuctl usr/lib/iommu-bpf \
@@ -167,9 +171,9 @@ purge_check() {
 	return $bad
 }
 if purge_check; then
-	ok "/etc/iommu-policy.conf is a conffile, the unit enabled, and apt-get purge removes it all"
+	ok "/etc/iommu-policy.conf is a conffile, the policy's unit enabled, the metrics unit not, and apt-get purge removes it all"
 else
-	not_ok "/etc/iommu-policy.conf is a conffile, the unit enabled, and apt-get purge removes it all"
+	not_ok "/etc/iommu-policy.conf is a conffile, the policy's unit enabled, the metrics unit not, and apt-get purge removes it all"
 fi
 
 rm -rf "$root"
