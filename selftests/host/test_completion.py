@@ -14,6 +14,8 @@ import tempfile
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 BIN = os.path.join(TOP, "build", "iommuctl")
+sys.path.insert(0, os.path.dirname(__file__))
+from iommuctl_help import commands, help_text  # noqa: E402
 COMPLETION = os.path.join(TOP, "tools", "iommuctl", "bash-completion", "iommuctl")
 
 # Readline's split: COMP_WORDBREAKS has ':' and '=', so 0000:00:03.0 is 5
@@ -44,23 +46,6 @@ def complete(line, env=None):
     r = subprocess.run(["bash", "--norc", "--noprofile", "-c", DRIVER, "bash", line],
                        capture_output=True, text=True, env=e)
     return [w for w in r.stdout.splitlines() if w], r.stderr
-
-
-def help_text(*words):
-    return subprocess.run([os.path.join(BIN, "iommuctl"), *words, "--help"],
-                          capture_output=True, text=True).stdout
-
-
-def commands(text):
-    names, on = [], False
-    for line in text.splitlines():
-        if line == "Commands:":
-            on = True
-        elif on and not line:
-            break
-        elif on and re.match(r"^  \S", line):
-            names.append(re.split(r"\s{2,}", line.strip())[0])
-    return names
 
 
 def main():

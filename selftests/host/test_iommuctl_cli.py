@@ -15,6 +15,8 @@ import tempfile
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(TOP, "selftests", "vm"))
 from iommutest.policyobj import patched_policy  # noqa: E402
+sys.path.insert(0, os.path.dirname(__file__))
+from iommuctl_help import all_commands, help_text  # noqa: E402
 
 IOMMUCTL = os.path.join(TOP, "build", "iommuctl", "iommuctl")
 EXAMPLE = os.path.join(TOP, "build", "iommuctl", "policy", "untrusted_strict.bpf.o")
@@ -365,16 +367,9 @@ def top_metrics_cli():
       r.stdout)
 
 
-def commands():
-    """Every command iommuctl --help lists: ["devices"], ["trace", "latency"], ..."""
-    out = run("--help").stdout
-    block = out.split("Commands:\n", 1)[1].split("\n\n", 1)[0]
-    return [line[2:18].split() for line in block.splitlines() if line[2:3].strip()]
-
-
 def short_options(cmd):
     """{letter: long name} of a command's --help (hidden options are not shown)"""
-    out = run(*cmd, "--help").stdout
+    out = help_text(*cmd)
     return dict(re.findall(r"^\s+-(\w), --([\w-]+)", out, re.M))
 
 
@@ -389,7 +384,7 @@ def global_cli():
     v = json.loads(r.stdout) if r.returncode == 0 else {}
     t("-j -V is JSON with the schema version", v.get("version") == version and
       v.get("schema_version") == 1, r.stdout)
-    cmds = commands()
+    cmds = [c.split() for c in all_commands()]
     t("--help lists the commands", ["trace", "latency"] in cmds and
       ["policy", "apply"] in cmds and ["devices"] in cmds, cmds)
     for word in ("trace", "policy"):

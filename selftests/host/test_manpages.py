@@ -10,56 +10,14 @@ import sys
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 IOMMUCTL = os.path.join(TOP, "build", "iommuctl", "iommuctl")
+sys.path.insert(0, os.path.dirname(__file__))
+from iommuctl_help import all_commands, help_text, options  # noqa: E402
 MAN = os.path.join(TOP, "build", "iommuctl", "man")
 PAGES = ["iommuctl.8", "iommu-policy.rules.5"]
 
 
 def run(*args, env=None):
     return subprocess.run(args, capture_output=True, text=True, env=env)
-
-
-def help_text(*words):
-    r = run(IOMMUCTL, *words, "--help")
-    if r.returncode != 0:
-        raise RuntimeError(f"iommuctl {' '.join(words)} --help: exit {r.returncode}")
-    return r.stdout
-
-
-def commands(text):
-    """The names under 'Commands:' ("devices", "trace latency", ...)."""
-    names, on = [], False
-    for line in text.splitlines():
-        if line == "Commands:":
-            on = True
-        elif on and not line:
-            break
-        elif on and re.match(r"^  \S", line):
-            names.append(re.split(r"\s{2,}", line.strip())[0])
-    return names
-
-
-def all_commands():
-    """Every command of 'iommuctl --help', and of 'iommuctl WORD --help' for
-    each word that has commands of its own."""
-    top = commands(help_text())
-    found = list(top)
-    for word in sorted({c.split()[0] for c in top if " " in c}):
-        found += [f"{word} {c}" for c in commands(help_text(word)) if f"{word} {c}" not in found]
-    return found
-
-
-def options(text):
-    """Every option an argp help lists: '-d, --device=DEV' gives -d and --device."""
-    opts = []
-    for line in text.splitlines():
-        if not re.match(r"^ +-", line):
-            continue
-        for w in line.split():
-            w = w.rstrip(",")
-            if not w.startswith("-"):
-                break
-            opts.append(w.split("=")[0])
-    return opts
 
 
 def rendered(page):

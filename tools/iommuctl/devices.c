@@ -42,19 +42,9 @@ static const char doc[] =
 "    iommuctl devices           # table\n"
 "    iommuctl devices -j        # JSON (schema: iommuctl(8))\n";
 
-enum { OPT_SYSFS_ROOT = 0x100 };
-
-static const struct argp_option opts[] = {
-	{ "sysfs-root", OPT_SYSFS_ROOT, "DIR", OPTION_HIDDEN, "read sysfs below DIR (tests)", 0 },
-	{},
-};
-
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
 	switch (key) {
-	case OPT_SYSFS_ROOT:
-		sysfs_root = arg;
-		break;
 	case ARGP_KEY_ARG:
 		p_usage("unexpected argument '%s'", arg);
 		return EINVAL;
@@ -89,8 +79,10 @@ static const char *trust(const struct dev_info *d)
 
 int cmd_devices(int argc, char **argv)
 {
-	static const struct argp_child children[] = { { &output_argp }, {} };
-	static const struct argp argp = { opts, parse_arg, NULL, doc, children };
+	static const struct argp_child children[] = {
+		{ &output_argp }, { &sysfs_root_argp }, {}
+	};
+	static const struct argp argp = { NULL, parse_arg, NULL, doc, children };
 	struct iommu_devs list;
 	struct dev_info *devs;
 	size_t n;

@@ -204,16 +204,9 @@ int main(int argc, char **argv)
 	bpf_log_setup();
 	/* '+': global options end at the command */
 	while ((c = getopt_long(argc, argv, "+jpvVh", opts, NULL)) != -1) {
+		if (output_option(c))
+			continue;
 		switch (c) {
-		case 'j':
-			json_output = true;
-			break;
-		case 'p':
-			output_set_pretty();
-			break;
-		case 'v':
-			verbose = true;
-			break;
 		case 'V':
 			want_version = true;
 			break;
@@ -232,9 +225,9 @@ int main(int argc, char **argv)
 	 */
 	for (int i = optind; i < argc && strcmp(argv[i], "--"); i++) {
 		if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json"))
-			json_output = true;
+			output_option('j');
 		else if (!strcmp(argv[i], "-p") || !strcmp(argv[i], "--pretty"))
-			output_set_pretty();
+			output_option('p');
 	}
 	if (want_version)
 		return version();

@@ -96,6 +96,22 @@ static const struct argp_option output_opts[] = {
 	{},
 };
 
+bool output_option(int key)
+{
+	switch (key) {
+	case 'j':
+		json_output = true;
+		return true;
+	case 'p':
+		output_set_pretty();
+		return true;
+	case 'v':
+		verbose = true;
+		return true;
+	}
+	return false;
+}
+
 /*
  * argp reports bad usage itself, then exits: with -j, keep what it says and
  * give it back at exit, on stderr and as the JSON error object.
@@ -134,20 +150,12 @@ static error_t output_parse(int key, char *arg, struct argp_state *state)
 			}
 		}
 		break;
-	case 'j':
-		json_output = true;
-		break;
-	case 'p':
-		output_set_pretty();
-		break;
-	case 'v':
-		verbose = true;
-		break;
 	case 'h':
 		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
 		break;
 	default:
-		return ARGP_ERR_UNKNOWN;
+		if (!output_option(key))
+			return ARGP_ERR_UNKNOWN;
 	}
 	return 0;
 }

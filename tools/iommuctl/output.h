@@ -31,6 +31,9 @@ int p_input(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void p_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* -p: pretty JSON (implies -j). */
 void output_set_pretty(void);
+/* Set what -j, -p or -v (key) asks for; false for any other key.  main()'s
+ * global options and output_argp share it. */
+bool output_option(int key);
 /* -j, -p, -v after the command: an argp child every command includes. */
 extern const struct argp output_argp;
 

@@ -531,9 +531,7 @@ static int apply(void)
 	if (opt.rebind) {
 		only = find_group(opt.rebind);
 		if (only < 0)
-			return p_usage("no device '%s' behind an IOMMU%s (see 'iommuctl devices')",
-				       opt.rebind, device_exists(opt.rebind) ?
-				       " (it exists, but has no IOMMU group)" : "");
+			return p_no_iommu_device(opt.rebind);
 	}
 	ids = group_ids(&nids);
 	groups = calloc(nids ? nids : 1, sizeof(*groups));

@@ -439,6 +439,44 @@ static bool source_unchanged(void)
 	return !source_digest(digest) && !memcmp(digest, src.digest, sizeof(digest));
 }
 
+/*
+ * Load the policy, fill its table, and try to attach it: *link, or NULL
+ * with errno saying why (replace expects EBUSY).  before: sysfs just
+ * before the attach, to tell an init() failure apart.
+ */
+static int load_and_attach(struct policy_obj *p, const struct policy_rules *rs,
+			   struct policy_exit_snap *before, struct bpf_link **link)
+{
+	int ret;
+
+	*link = NULL;
+	ret = policy_obj_load(p, opt.obj, opt.name);
+	if (ret)
+		return ret;
+	/* Rules first: a device probed right after the attach sees them all */
+	if (p->table) {
+		ret = policy_obj_fill_table(p, rs);
+		if (ret)
+			return ret;
+	}
+	policy_exit_snap_read(before);
+	*link = bpf_map__attach_struct_ops(p->map);
+	return 0;
+}
+
+/* Pin a new link and close ours: the pin keeps the policy attached, and if
+ * the pin fails, closing the link detaches it. */
+static int pin_link(struct bpf_link *link)
+{
+	int ret = 0;
+
+	if (bpf_link__pin(link, opt.pin))
+		ret = p_err("pinning the policy at %s failed: %s; detaching it", opt.pin,
+			    strerror(errno));
+	bpf_link__destroy(link);
+	return ret;
+}
+
 static int policy_load(void);
 static int policy_replace(void);
 
@@ -500,29 +538,16 @@ static int policy_load(void)
 	ret = ensure_bpffs(opt.pin);
 	if (ret)
 		goto out_rules;
-	ret = policy_obj_load(&p, opt.obj, opt.name);
+	ret = load_and_attach(&p, &rs, &before, &link);
 	if (ret)
 		goto out;
-	/* Rules first: a device probed right after the attach sees them all */
-	if (p.table) {
-		ret = policy_obj_fill_table(&p, &rs);
-		if (ret)
-			goto out;
-	}
-	policy_exit_snap_read(&before);
-	link = bpf_map__attach_struct_ops(p.map);
 	if (!link) {
 		ret = report_attach_error(-errno, &p, &before, false);
 		goto out;
 	}
-	if (bpf_link__pin(link, opt.pin)) {
-		ret = p_err("pinning the policy at %s failed: %s; detaching it", opt.pin,
-			    strerror(errno));
-		bpf_link__destroy(link);
+	ret = pin_link(link);
+	if (ret)
 		goto out;
-	}
-	/* The pin holds the link: closing ours leaves the policy attached. */
-	bpf_link__destroy(link);
 	record_source();
 	print_result("attached", p.name, NULL, p.table ? &rs : NULL);
 out:
@@ -568,25 +593,14 @@ static int policy_replace(void)
 		goto out_rules;
 	}
 	policy_attr("name", old, sizeof(old));
-	ret = policy_obj_load(&p, opt.obj, opt.name);
+	ret = load_and_attach(&p, &rs, &before, &link);
 	if (ret)
 		goto out;
-	if (p.table) {
-		ret = policy_obj_fill_table(&p, &rs);
-		if (ret)
-			goto out;
-	}
-	policy_exit_snap_read(&before);
-	link = bpf_map__attach_struct_ops(p.map);
 	if (link) {
 		unlink(opt.pin);
-		if (bpf_link__pin(link, opt.pin)) {
-			ret = p_err("pinning the policy at %s failed: %s; detaching it", opt.pin,
-				    strerror(errno));
-			bpf_link__destroy(link);
+		ret = pin_link(link);
+		if (ret)
 			goto out;
-		}
-		bpf_link__destroy(link);
 		fprintf(stderr, "iommuctl: policy '%s' went away meanwhile: '%s' attached "
 			"as a new policy\n", old, p.name);
 		record_source();

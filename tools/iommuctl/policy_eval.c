@@ -345,8 +345,7 @@ static int policy_test(const char *path, const char *dev)
 		goto out;
 	}
 	if (dev && !es.n) {
-		ret = p_usage("no device '%s' behind an IOMMU%s (see 'iommuctl devices')", dev,
-			      device_exists(dev) ? " (it exists, but has no IOMMU group)" : "");
+		ret = p_no_iommu_device(dev);
 		goto out;
 	}
 	/* Firmware flags and RESV_DIRECT regions: only the kernel's record has them */
@@ -429,12 +428,8 @@ int policy_warn_clamped(const struct policy_rules *rs, const char *path)
 
 static const char *rules, *dev;
 
-enum { OPT_SYSFS_ROOT = 0x100 };
-
 static const struct argp_option opts[] = {
 	{ "rules", 'r', "RULES", 0, "the rules file to evaluate", 0 },
-	{ "sysfs-root", OPT_SYSFS_ROOT, "DIR", OPTION_HIDDEN, "read sysfs and debugfs below DIR "
-	  "(tests)", 0 },
 	{},
 };
 
@@ -443,9 +438,6 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	switch (key) {
 	case 'r':
 		rules = arg;
-		break;
-	case OPT_SYSFS_ROOT:
-		sysfs_root = arg;
 		break;
 	case ARGP_KEY_ARG:
 		if (dev) {
@@ -468,7 +460,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 
 int cmd_policy_test(int argc, char **argv)
 {
-	static const struct argp_child children[] = { { &output_argp }, {} };
+	static const struct argp_child children[] = {
+		{ &output_argp }, { &sysfs_root_argp }, {}
+	};
 	static const struct argp argp = { opts, parse_arg, "[DEV]", doc, children };
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))

@@ -31,20 +31,9 @@ static const char doc[] =
 "    iommuctl policy explain\n"
 "    iommuctl policy explain -j 0000:00:03.0\n";
 
-enum { OPT_SYSFS_ROOT = 0x100 };
-
-static const struct argp_option opts[] = {
-	{ "sysfs-root", OPT_SYSFS_ROOT, "DIR", OPTION_HIDDEN, "read sysfs and debugfs below DIR "
-	  "(tests)", 0 },
-	{},
-};
-
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
 	switch (key) {
-	case OPT_SYSFS_ROOT:
-		sysfs_root = arg;
-		break;
 	case ARGP_KEY_ARG:
 		if (dev) {
 			p_usage("unexpected argument '%s'", arg);
@@ -274,8 +263,7 @@ static int policy_explain(void)
 		if (!dev || !strcmp(devs.d[i].name, dev))
 			xs.d[xs.n++].s = &devs.d[i];
 	if (dev && !xs.n) {
-		ret = p_usage("no device '%s' behind an IOMMU%s (see 'iommuctl devices')", dev,
-			      device_exists(dev) ? " (it exists, but has no IOMMU group)" : "");
+		ret = p_no_iommu_device(dev);
 		goto out;
 	}
 	ret = read_verdicts(&xs);
@@ -301,8 +289,10 @@ out:
 
 int cmd_policy_explain(int argc, char **argv)
 {
-	static const struct argp_child children[] = { { &output_argp }, {} };
-	static const struct argp argp = { opts, parse_arg, "[DEV]", doc, children };
+	static const struct argp_child children[] = {
+		{ &output_argp }, { &sysfs_root_argp }, {}
+	};
+	static const struct argp argp = { NULL, parse_arg, "[DEV]", doc, children };
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return EXIT_USAGE;

@@ -25,11 +25,8 @@ static const char doc[] =
 "    iommuctl policy show\n"
 "    iommuctl policy show -p         # schema: iommuctl(8)\n";
 
-enum { OPT_SYSFS_ROOT = 0x100 };
-
 static const struct argp_option opts[] = {
 	{ "pin", 'P', "PIN", 0, "the pinned link (default " DEFAULT_PIN ")", 0 },
-	{ "sysfs-root", OPT_SYSFS_ROOT, "DIR", OPTION_HIDDEN, "read sysfs below DIR (tests)", 0 },
 	{},
 };
 
@@ -38,9 +35,6 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	switch (key) {
 	case 'P':
 		pin = arg;
-		break;
-	case OPT_SYSFS_ROOT:
-		sysfs_root = arg;
 		break;
 	case ARGP_KEY_ARG:
 		p_usage("unexpected argument '%s'", arg);
@@ -142,7 +136,9 @@ static int policy_show(void)
 
 int cmd_policy_show(int argc, char **argv)
 {
-	static const struct argp_child children[] = { { &output_argp }, {} };
+	static const struct argp_child children[] = {
+		{ &output_argp }, { &sysfs_root_argp }, {}
+	};
 	static const struct argp argp = { opts, parse_arg, NULL, doc, children };
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))

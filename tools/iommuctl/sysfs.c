@@ -47,6 +47,30 @@ int check_device_arg(const char *dev)
 		       "see 'iommuctl devices')", dev);
 }
 
+int p_no_iommu_device(const char *dev)
+{
+	return p_usage("no device '%s' behind an IOMMU%s (see 'iommuctl devices')", dev,
+		       device_exists(dev) ? " (it exists, but has no IOMMU group)" : "");
+}
+
+enum { OPT_SYSFS_ROOT = 0x100 };
+
+static const struct argp_option sysfs_root_opts[] = {
+	{ "sysfs-root", OPT_SYSFS_ROOT, "DIR", OPTION_HIDDEN, "read sysfs and debugfs below DIR "
+	  "(tests)", 0 },
+	{},
+};
+
+static error_t sysfs_root_parse(int key, char *arg, struct argp_state *state)
+{
+	if (key != OPT_SYSFS_ROOT)
+		return ARGP_ERR_UNKNOWN;
+	sysfs_root = arg;
+	return 0;
+}
+
+const struct argp sysfs_root_argp = { sysfs_root_opts, sysfs_root_parse };
+
 static void link_base(const char *path, char *buf, size_t len)
 {
 	char target[PATH_MAX];

@@ -4,6 +4,7 @@
 #ifndef IOMMUCTL_SYSFS_H
 #define IOMMUCTL_SYSFS_H
 
+#include <argp.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -16,6 +17,10 @@ int read_line(const char *path, char *buf, size_t len);
 bool device_exists(const char *name);
 /* 0 if dev is NULL or exists; else p_usage() (see output.h). */
 int check_device_arg(const char *dev);
+/* p_usage(): dev is not behind an IOMMU (saying whether it exists at all) */
+int p_no_iommu_device(const char *dev);
+/* Hidden --sysfs-root DIR (tests: a fixture tree), an argp child. */
+extern const struct argp sysfs_root_argp;
 
 struct resv_counts {
 	int direct, relaxable, msi, reserved;
