@@ -1,28 +1,37 @@
-# iommu-bpf: IOMMU tracepoints and BPF attach policy for Linux 6.12 LTS.
+# iommu-bpf: IOMMU tracepoints and BPF attach policy for Linux 7.2
+# (mainline) and its 6.12 LTS backport.
 #
-#   make test      install deps, build (or reuse) the patched kernel, run
+#   make test      install deps, build (or reuse) the patched kernels, run
 #                  host checks and the VM suite on intel-iommu and virtio-iommu
 #   make help      everything else
+#
+# KERNEL=7.2|6.12 picks the kernel and series of the kernel targets
+# (kernel, kernel-tree, kernel-export, kernel-check, kernel-unpatched);
+# the default is 6.12, which most profiles boot.
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 export PYTHONDONTWRITEBYTECODE := 1
 
 KSCRIPTS := kernel/scripts
+KERNEL ?= 6.12
+export KERNEL
 
 .PHONY: help deps kernel kernel-debug kernel-unpatched kernels kernel-tree kernel-export kernel-check bpftools tools \
 	vm-tools vendor-headers \
-	run bench test test-host test-vm golden fuzz clean install deb deb-kernel
+	run bench test test-host test-vm golden fuzz clean install deb deb-kernel kernel-range-diff
 
 help:
 	@echo "make deps           install Debian packages and virtme-ng (idempotent)"
 	@echo "make kernel         build/kernel: the patched 6.12 kernel (cached by inputs)"
-	@echo "make kernel-debug   build/kernel-debug: the same with lockdep, KASAN, UBSAN, kmemleak, fault injection"
-	@echo "make kernels        both at once"
+	@echo "make kernel KERNEL=7.2  build/kernel-7.2: the mainline series on Debian unstable's linux-source-7.2"
+	@echo "make kernel-debug   build/kernel-debug: the 6.12 kernel with lockdep, KASAN, UBSAN, kmemleak, fault injection"
+	@echo "make kernels        all three (what make test boots)"
 	@echo "make kernel-unpatched  build/kernel-unpatched: the same config without the series (make bench)"
-	@echo "make kernel-tree    build/linux: source + series as a git tree (tag 'base')"
-	@echo "make kernel-export  write build/linux's commits back to kernel/patches"
-	@echo "make kernel-check   build every step of the series, checkpatch --strict each patch"
+	@echo "make kernel-tree    build/linux (KERNEL=7.2: build/linux-7.2): source + series as a git tree (tag 'base')"
+	@echo "make kernel-export  write that tree's commits back to kernel/patches-6.12 (KERNEL=7.2: kernel/patches)"
+	@echo "make kernel-check   both series: build every step, checkpatch --strict each patch (KERNEL=: one)"
+	@echo "make kernel-range-diff  git range-diff of the 7.2 series against its 6.12 backport"
 	@echo "make tools          build/iommuctl/iommuctl (libbpf, bpftool, BPF skeletons; no kernel build)"
 	@echo "make vendor-headers refresh the vendored UAPI header and vmlinux.h from build/kernel"
 	@echo "make install        iommuctl, its man pages and completion, the boot script, initramfs hook and systemd unit (DESTDIR=, PREFIX=/usr)"
@@ -32,6 +41,7 @@ help:
 	@echo "make test-debug     the debug kernel's profile alone"
 	@echo "make test-host      host checks only"
 	@echo "make test-vm P=intel|virtio|mock|stock[-6.12|-newest]|policy...|boot   one VM profile (selftests/run-vm.sh)"
+	@echo "                    P=intel-7.2|virtio-7.2|mock-7.2|policy-7.2|policy-noopt-7.2: the same on 7.2"
 	@echo "make golden         refresh selftests/vm/golden from the built kernel"
 	@echo "make fuzz [FUZZ_SECONDS=600]   the rules parser under libFuzzer (default 60 s)"
 	@echo "make deb            build/deb/iommu-bpf_VERSION_amd64.deb: what make install installs (dpkg-buildpackage, lintian)"
@@ -44,17 +54,18 @@ kernel: deps
 	@$(KSCRIPTS)/build-kernel.sh
 
 kernel-debug: deps
-	@FLAVOR=debug $(KSCRIPTS)/build-kernel.sh
+	@KERNEL=6.12 FLAVOR=debug $(KSCRIPTS)/build-kernel.sh
 
 # The same config without the series: what make bench compares against
 kernel-unpatched: deps
 	@FLAVOR=unpatched $(KSCRIPTS)/build-kernel.sh
 
-# Both at once: each build leaves a core idle in its serial steps (the
-# tree's extraction, linking, BTF), and the other build fills it.
+# Two at once: each build leaves a core idle in its serial steps (the
+# tree's extraction, linking, BTF), and the other build fills it.  6.12
+# then 7.2 beside the debug kernel (about as long as the two together).
 kernels: deps
-	@$(KSCRIPTS)/build-kernel.sh & main=$$!; \
-	FLAVOR=debug $(KSCRIPTS)/build-kernel.sh; debug=$$?; \
+	@{ KERNEL=6.12 $(KSCRIPTS)/build-kernel.sh && KERNEL=7.2 $(KSCRIPTS)/build-kernel.sh; } & main=$$!; \
+	KERNEL=6.12 FLAVOR=debug $(KSCRIPTS)/build-kernel.sh; debug=$$?; \
 	wait $$main && exit $$debug
 
 kernel-tree: deps
@@ -63,8 +74,13 @@ kernel-tree: deps
 kernel-export:
 	@$(KSCRIPTS)/export-series.sh
 
+# Both series unless KERNEL= was given on the command line
 kernel-check: deps
-	@$(KSCRIPTS)/check-series.sh
+	@$(if $(filter command line environment,$(origin KERNEL)),$(KSCRIPTS)/check-series.sh,\
+		KERNEL=7.2 $(KSCRIPTS)/check-series.sh && KERNEL=6.12 $(KSCRIPTS)/check-series.sh)
+
+kernel-range-diff: deps
+	@$(KSCRIPTS)/range-diff.sh
 
 bpftools: deps
 	@tools/build-bpftools.sh
@@ -107,11 +123,15 @@ run: deps kernel vm-tools
 bench: deps kernel kernel-unpatched vm-tools
 	@bench/run.sh
 
-# The debug kernel's profile starts first: it is the longest lane.
+# Longest first, so that the lanes end together: the debug kernel's
+# profile (about 24 min) fills one lane, the other profiles the other and
+# what the first has left.
 test: deps kernels vm-tools
-	@selftests/run.sh debug host intel virtio mock policy policy-noopt \
-		policy-cm-lockdown policy-strict policy-strict-noopt policy-strict-conf \
-		stock stock-6.12 stock-newest boot
+	@selftests/run.sh $(TEST_SUITES)
+
+TEST_SUITES := debug policy policy-7.2 intel intel-7.2 host virtio virtio-7.2 \
+	policy-noopt policy-noopt-7.2 stock stock-6.12 stock-newest boot \
+	policy-cm-lockdown policy-strict policy-strict-noopt policy-strict-conf mock mock-7.2
 
 test-debug: deps kernels vm-tools
 	@selftests/run.sh debug
@@ -119,8 +139,10 @@ test-debug: deps kernels vm-tools
 test-host: deps tools
 	@selftests/run.sh host
 
+# A -7.2 profile boots the 7.2 kernel: build (or reuse) it first
 test-vm: deps kernel vm-tools
-	@selftests/run.sh $(or $(P),intel)
+	@$(if $(filter %-7.2,$(P)),KERNEL=7.2 $(KSCRIPTS)/build-kernel.sh &&) \
+		selftests/run.sh $(or $(P),intel)
 
 # The corpus grows in build/iommuctl
 fuzz: deps

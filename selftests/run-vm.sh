@@ -8,6 +8,12 @@
 #                       policy|policy-noopt|debug|
 #                       policy-cm-lockdown|policy-strict|policy-strict-noopt|
 #                       policy-strict-conf [suite args...]
+#   selftests/run-vm.sh intel-7.2|virtio-7.2|mock-7.2|policy-7.2|
+#                       policy-noopt-7.2 [suite args...]
+#
+# A profile ending in -7.2 boots the mainline series (build/kernel-7.2,
+# make kernel KERNEL=7.2) with the same devices and tests as the profile
+# without it; build/vm-out/ keeps the full name.
 #
 # Exit status: 0 when the suite ran to its end with no failure; 1 on a test
 # failure, a kernel panic/oops, a timeout, or a VM that did not finish.
@@ -21,8 +27,16 @@ VM_TIMEOUT=${VM_TIMEOUT:-1800}
 stock_modules=""
 append=()	# the kernel command line, after the IOMMU's own
 
-profile=${1:?usage: $0 PROFILE [suite args] (see the case below)}
+name=${1:?usage: $0 PROFILE [suite args] (see the case below)}
 shift
+profile=$name
+case "$name" in
+intel-7.2|virtio-7.2|mock-7.2|policy-7.2|policy-noopt-7.2)
+	profile=${name%-7.2}
+	KERNEL=${KERNEL_IMAGE:-$TOP/build/kernel-7.2/bzImage} ;;
+*-7.2)	echo "run-vm.sh: $name: on 7.2 the profiles are intel, virtio, mock, policy and policy-noopt" >&2
+	exit 2 ;;
+esac
 
 case "$profile" in
 intel)
@@ -122,7 +136,7 @@ esac
 
 "$LAUNCH" --check --kernel "$KERNEL" || exit 1
 
-out=${VM_OUT:-$TOP/build/vm-out/$profile}
+out=${VM_OUT:-$TOP/build/vm-out/$name}
 rm -rf "$out"
 mkdir -p "$out"
 
@@ -138,7 +152,7 @@ echo "$(($(date +%s) - start))" > "$out/seconds"
 
 status=0
 if [ $rc = 124 ] || [ $rc = 137 ]; then
-	echo "# $profile: VM timed out after ${VM_TIMEOUT}s" >&2
+	echo "# $name: VM timed out after ${VM_TIMEOUT}s" >&2
 	status=1
 fi
 # Every kind of report a kernel makes, the debug kernel's checkers included:
@@ -148,16 +162,16 @@ splat="$splat|possible circular locking dependency|suspicious RCU usage|inconsis
 splat="$splat|possible recursive locking|UBSAN:|blocked for more than|rcu_.*detected stalls"
 splat="$splat|soft lockup|hard LOCKUP|ODEBUG:|list_add corruption|list_del corruption"
 if grep -qE "$splat" "$out/console.log"; then
-	echo "# $profile: the kernel reported a panic, oops, BUG, WARNING or a checker's finding:" >&2
+	echo "# $name: the kernel reported a panic, oops, BUG, WARNING or a checker's finding:" >&2
 	grep -m5 -A3 -E "$splat" "$out/console.log" | sed 's/^/#   /' >&2
 	status=1
 fi
 if grep -q '^not ok' "$out/results.tap" 2>/dev/null; then
-	echo "# $profile: $(grep -c '^not ok' "$out/results.tap") test(s) failed" >&2
+	echo "# $name: $(grep -c '^not ok' "$out/results.tap") test(s) failed" >&2
 	status=1
 fi
 if ! grep -q '^# suite done' "$out/results.tap" 2>/dev/null; then
-	echo "# $profile: the test suite did not finish (vng exit $rc); console tail:" >&2
+	echo "# $name: the test suite did not finish (vng exit $rc); console tail:" >&2
 	tail -n 25 "$out/console.log" | sed 's/^/#   /' >&2
 	status=1
 fi

@@ -7,7 +7,8 @@
 #   selftests/run.sh [debug] [host] [intel] [virtio] [mock] [policy]
 #                    [policy-noopt] [policy-cm-lockdown] [policy-strict]
 #                    [policy-strict-noopt] [policy-strict-conf] [stock]
-#                    [stock-6.12] [stock-newest] [boot]
+#                    [stock-6.12] [stock-newest] [boot] [intel-7.2]
+#                    [virtio-7.2] [mock-7.2] [policy-7.2] [policy-noopt-7.2]
 #                    (default: all)
 #
 # Suites run in $LANES lanes at once (default: one per CPU; each VM is a
@@ -19,7 +20,8 @@ set -uo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 suites=("$@")
 [ ${#suites[@]} -gt 0 ] || suites=(debug host intel virtio mock policy policy-noopt policy-cm-lockdown
-	policy-strict policy-strict-noopt policy-strict-conf stock stock-6.12 stock-newest boot)
+	policy-strict policy-strict-noopt policy-strict-conf stock stock-6.12 stock-newest boot
+	intel-7.2 virtio-7.2 mock-7.2 policy-7.2 policy-noopt-7.2)
 
 n=0 pass=0 fail=0 skip=0 broken=0
 echo "TAP version 13"
@@ -98,6 +100,7 @@ done
 for s in "${suites[@]}"; do
 	case "$s" in
 	host|boot|intel|virtio|mock|policy*|stock|stock-6.12|stock-newest|debug) ;;
+	intel-7.2|virtio-7.2|mock-7.2) ;;
 	*) echo "unknown suite '$s'" >&2; exit 2 ;;
 	esac
 	rm -f "$TOP/build/$s.rc"

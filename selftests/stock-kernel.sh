@@ -23,26 +23,9 @@ esac
 
 die() { echo "stock-kernel.sh: $*" >&2; exit 1; }
 
-# apt with a state of its own: lists, cache, no dpkg status (nothing is
-# installed), the archive's keyring.
+. "$(dirname "$0")/../tools/debian-apt.sh"
+debian_apt_init "$CACHE/apt/$which" "$suites" "$security" || die "apt-get update ($suites) failed"
 state=$CACHE/apt/$which
-mkdir -p "$state/lists/partial" "$state/archives/partial"
-{
-	for s in $suites; do
-		echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $s main"
-	done
-	[ -z "$security" ] ||
-		echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian-security $security main"
-} > "$state/sources.list"
-apt_opts=(-o "Dir::Etc::SourceList=$state/sources.list" -o Dir::Etc::SourceParts=/dev/null
-	-o "Dir::State::Lists=$state/lists" -o Dir::State::Status=/dev/null
-	-o "Dir::Cache=$state" -o "Dir::Cache::Archives=$state/archives"
-	-o Debug::NoLocking=1 -o APT::Architecture=amd64 -o APT::Sandbox::User=root)
-
-# The lists at most once an hour: the version moves with security updates.
-if [ -z "$(find "$state/lists" -maxdepth 1 -name '*Packages*' -mmin -60 2>/dev/null)" ]; then
-	apt-get "${apt_opts[@]}" -qq update >&2 || die "apt-get update ($suites) failed"
-fi
 
 # The meta package names the versioned image; newer Debian splits the image
 # into linux-binary-* (the kernel) and linux-modules-* (its modules).
@@ -52,7 +35,7 @@ pkgs=("$image")
 for d in $(deps "$image"); do
 	case "$d" in linux-binary-*|linux-modules-*) pkgs+=("$d") ;; esac
 done
-version=$(apt-cache "${apt_opts[@]}" show "$image" 2>/dev/null | sed -n 's/^Version: //p' | head -n 1)
+version=$(debian_apt_version "$image")
 [ -n "$version" ] || die "no version for $image"
 
 kinds=$CACHE/stock-kernels/$which

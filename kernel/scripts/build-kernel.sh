@@ -1,40 +1,43 @@
 #!/bin/bash
 # Build the patched kernel, or reuse a cached one built from the same inputs.
 #
-#   [FLAVOR=debug|unpatched] build-kernel.sh [--if-cached]
+#   [KERNEL=6.12|7.2] [FLAVOR=debug|unpatched] build-kernel.sh [--if-cached]
 #
 # The cache lives outside the repo ($CACHE/kernels/<key>/), keyed by the
 # source version, the patches, the config fragments and this script, so a
 # fresh clone whose kernel inputs did not change boots in minutes.
-# build/kernel points at the kernel to boot.
+# build/kernel (build/kernel-7.2, build/kernel-debug, ...: $KLINK) points at
+# the kernel to boot.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
+"$TOP/kernel/scripts/fetch-source.sh"
 key=$(kernel_key)
 out=$CACHE/kernels/$key
-link=$BUILD/kernel${FLAVOR:+-$FLAVOR}
+link=$KLINK
+name="kernel $KERNEL${FLAVOR:+ ($FLAVOR)}"
 mkdir -p "$BUILD" "$CACHE/kernels"
 if [ -f "$out/bzImage" ] && [ "${FORCE:-0}" != 1 ]; then
 	ln -sfn "$out" "$link"
-	note "kernel${FLAVOR:+ ($FLAVOR)} $key from cache ($out)"
+	note "$name $key from cache ($out)"
 	exit 0
 fi
 # --if-cached: link a cached kernel, never build one (exit 3 if none)
 if [ "${1:-}" = --if-cached ]; then
 	rm -f "$link"
-	note "kernel${FLAVOR:+ ($FLAVOR)} $key is not in the cache"
+	note "$name $key is not in the cache"
 	exit 3
 fi
 
 # Both flavors may build at once (make test): one prepares build/linux
 # while the other waits for it
-exec 9> "$BUILD/.linux.lock"
+exec 9> "$BUILD/.linux$KSUFFIX.lock"
 flock 9
 if [ -n "$FLAVOR" ]; then
 	# A worktree of build/linux, its own objects: at the same commit
 	# (debug), or at the bare source (unpatched)
 	FLAVOR= "$TOP/kernel/scripts/prepare-tree.sh"
-	main=$BUILD/linux
+	main=$BUILD/linux$KSUFFIX
 	[ -d "$LINUX" ] || git -C "$main" worktree add -q --detach "$LINUX" HEAD
 	rev=HEAD
 	[ "$FLAVOR" != unpatched ] || rev=base
@@ -75,4 +78,4 @@ rm -rf "$out"
 chmod 755 "$tmp"
 mv "$tmp" "$out"
 ln -sfn "$out" "$link"
-note "kernel${FLAVOR:+ ($FLAVOR)} $key cached in $out"
+note "$name $key cached in $out"

@@ -1,13 +1,19 @@
 #!/bin/bash
-# Build build/linux: the current linux-source-6.12 as a git tree tagged
-# "base", with kernel/patches applied in kernel/series order by git am.
+# Build build/linux (KERNEL=7.2: build/linux-7.2): the current
+# linux-source-$KERNEL as a git tree tagged "base", with the kernel's series
+# (common.sh: kernel/patches-6.12 or kernel/patches) applied in order by
+# git am.
 #
 # An existing tree is reused when it was made from the same inputs.  A tree
-# holding commits that are not in kernel/patches is never thrown away.
+# holding commits that are not in the series is never thrown away.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
-[ -f "$SRC_TARBALL" ] || die "$SRC_TARBALL missing: run 'make deps'"
+"$TOP/kernel/scripts/fetch-source.sh"
+tarball=$(src_tarball)
+[ -f "$tarball" ] || die "$tarball missing: run 'make deps'"
+rel=${PATCHES#"$TOP"/}
+tree=${LINUX#"$TOP"/}
 key=$(tree_key)
 stamp=$LINUX/.git/iommu-bpf-tree
 
@@ -16,19 +22,19 @@ if [ -f "$stamp" ]; then
 	head=$(git -C "$LINUX" rev-parse HEAD)
 	[ "$old_key" = "$key" ] && [ "$old_head" = "$head" ] && exit 0
 	if [ "$old_head" != "$head" ]; then
-		die "build/linux has commits that are not in kernel/patches.
-       Run 'make kernel-export' to keep them, or remove build/linux."
+		die "$tree has commits that are not in $rel.
+       Run 'make kernel-export${KSUFFIX:+ KERNEL=$KERNEL}' to keep them, or remove $tree."
 	fi
 	[ -z "$(git -C "$LINUX" status --porcelain --untracked-files=no)" ] ||
-		die "build/linux has uncommitted changes; commit and 'make kernel-export', or remove build/linux"
-	note "kernel/patches changed: re-applying the series on base"
+		die "$tree has uncommitted changes; commit and 'make kernel-export${KSUFFIX:+ KERNEL=$KERNEL}', or remove $tree"
+	note "$rel changed: re-applying the series on base"
 	git -C "$LINUX" am --abort >/dev/null 2>&1 || true
 	git -C "$LINUX" reset -q --hard base
 else
 	[ ! -e "$LINUX" ] || die "$LINUX exists but was not made by this script; remove it"
-	note "extracting $SRC_PKG $(src_version) into build/linux"
+	note "extracting $SRC_PKG $(src_version) into $tree"
 	mkdir -p "$LINUX.tmp"
-	tar -xJf "$SRC_TARBALL" -C "$LINUX.tmp" --strip-components=1
+	tar -xJf "$tarball" -C "$LINUX.tmp" --strip-components=1
 	(
 		cd "$LINUX.tmp"
 		git init -q -b master
@@ -52,6 +58,6 @@ mapfile -t patches < <(series_patches)
 if [ ${#patches[@]} -gt 0 ]; then
 	note "applying ${#patches[@]} patches"
 	git -C "$LINUX" am -q --keep-cr "${patches[@]}" ||
-		die "the series does not apply to $SRC_PKG $(src_version); see 'git -C build/linux am --show-current-patch'"
+		die "$rel does not apply to $SRC_PKG $(src_version); see 'git -C $tree am --show-current-patch'"
 fi
 echo "$key $(git -C "$LINUX" rev-parse HEAD)" > "$stamp"

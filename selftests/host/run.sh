@@ -51,34 +51,77 @@ suite() {
 	failures=$((failures + 1))
 }
 
+# The two series (kernel/scripts/common.sh): mainline 7.2, and its 6.12
+# backport.  series_for KERNEL sets SERIES and PATCHES.
+series_for() {
+	case "$1" in
+	7.2)	SERIES=$TOP/kernel/series PATCHES=$TOP/kernel/patches ;;
+	6.12)	SERIES=$TOP/kernel/series-6.12 PATCHES=$TOP/kernel/patches-6.12 ;;
+	esac
+}
+
 series_matches_patches() {
 	local listed on_disk
-	listed=$(grep -vE '^\s*(#|$)' "$TOP/kernel/series" | sort)
-	on_disk=$(cd "$TOP/kernel/patches" && ls -- *.patch 2>/dev/null | sort)
+	series_for "$1"
+	listed=$(grep -vE '^\s*(#|$)' "$SERIES" | sort)
+	on_disk=$(cd "$PATCHES" && ls -- *.patch 2>/dev/null | sort)
 	[ "$listed" = "$on_disk" ] || {
-		echo "kernel/series and kernel/patches/ differ:"
+		echo "${SERIES#"$TOP"/} and ${PATCHES#"$TOP"/}/ differ:"
 		diff <(echo "$listed") <(echo "$on_disk")
 		return 1
 	}
 	[ -n "$listed" ] || { echo "the series is empty"; return 1; }
 }
 
-checkpatch_tool() {
+# A patch's subject: Subject: [PATCH] ..., folded by git over several lines
+patch_subject() {
+	sed -n '/^Subject: /,/^[^ ]/p' "$1" | sed '$d' | tr -d '\n' |
+		sed -e 's/^Subject: \[PATCH\] //' -e 's/^ //'
+}
+series_subjects() {
+	local p
+	series_for "$1"
+	for p in $(grep -vE '^\s*(#|$)' "$SERIES"); do
+		patch_subject "$PATCHES/$p"
+		echo
+	done
+}
+
+# The backport carries the mainline series commit for commit, in the same
+# order, plus only the patches that kernel/patches-6.12/BACKPORT-ONLY names
+# (what 7.2 has upstream already).  A fix made to one series and not the
+# other fails here; 'make kernel-range-diff' shows how each pair differs.
+series_in_step() {
+	local only=$TOP/kernel/patches-6.12/BACKPORT-ONLY
+	[ -f "$only" ] || { echo "no $only"; return 1; }
+	diff -u --label "kernel/series (7.2), by subject" \
+		--label "kernel/series-6.12 without BACKPORT-ONLY, by subject" \
+		<(series_subjects 7.2) \
+		<(series_subjects 6.12 | grep -vxF -f <(grep -vE '^\s*(#|$)' "$only")) ||
+		{ echo "the two series are out of step: port the change to the other one"; return 1; }
+}
+
+# checkpatch and its data files from a kernel's linux-source tarball: each
+# series is checked by the checkpatch of the kernel it is written for
+# (7.2's knows kzalloc_obj(), 6.12's does not)
+checkpatch_tool() (
+	export KERNEL=$1
+	unset LINUX
+	. "$TOP/kernel/scripts/common.sh"
 	if [ -x "$LINUX/scripts/checkpatch.pl" ]; then
 		echo "$LINUX/scripts/checkpatch.pl"
-		return
+		exit
 	fi
-	# No tree (the kernel came from the cache): take checkpatch and its
-	# data files from the same linux-source tarball.
-	local d=$BUILD/checkpatch
+	d=$BUILD/checkpatch$KSUFFIX
 	if [ ! -x "$d/scripts/checkpatch.pl" ]; then
+		"$TOP/kernel/scripts/fetch-source.sh" >&2 || exit 1
 		mkdir -p "$d"
-		tar -xJf "$SRC_TARBALL" -C "$d" --strip-components=1 \
+		tar -xJf "$(src_tarball)" -C "$d" --strip-components=1 \
 			"$SRC_PKG/scripts/checkpatch.pl" "$SRC_PKG/scripts/spelling.txt" \
 			"$SRC_PKG/scripts/const_structs.checkpatch" >/dev/null
 	fi
 	echo "$d/scripts/checkpatch.pl"
-}
+)
 
 checkpatch_clean() {
 	"$CHECKPATCH" --strict --no-tree --quiet --show-types --no-summary "$1"
@@ -95,16 +138,16 @@ from test_tracepoints import NEW_EVENTS; print(' '.join(NEW_EVENTS))"); do
 	return $bad
 }
 
-t "kernel/series lists exactly kernel/patches/*.patch" series_matches_patches
+t "kernel/series lists exactly kernel/patches/*.patch (7.2)" series_matches_patches 7.2
+t "kernel/series-6.12 lists exactly kernel/patches-6.12/*.patch" series_matches_patches 6.12
+t "kernel/patches-6.12 is kernel/patches commit for commit, plus BACKPORT-ONLY" series_in_step
 
 # The cover letter names every patch by its subject, in series order.
 cover_letter_lists_every_patch() {
 	local p subj bad=0 cover=$TOP/kernel/cover-letter.txt last=0 at
 	[ -s "$cover" ] || { echo "no $cover"; return 1; }
 	for p in $(grep -vE '^\s*(#|$)' "$TOP/kernel/series"); do
-		# Subject: [PATCH] ..., folded by git over several lines
-		subj=$(sed -n '/^Subject: /,/^[^ ]/p' "$TOP/kernel/patches/$p" |
-			sed '$d' | tr -d '\n' | sed -e 's/^Subject: \[PATCH\] //' -e 's/^ //')
+		subj=$(patch_subject "$TOP/kernel/patches/$p")
 		at=$(grep -nF -- "$subj" "$cover" | head -n 1 | cut -d: -f1)
 		if [ -z "$at" ]; then
 			echo "the cover letter does not name $p: '$subj'"
@@ -118,10 +161,17 @@ cover_letter_lists_every_patch() {
 	done
 	return $bad
 }
-t "kernel/cover-letter.txt names every patch, in order" cover_letter_lists_every_patch
-CHECKPATCH=$(checkpatch_tool)
-for p in "$TOP"/kernel/patches/*.patch; do
-	t "checkpatch --strict $(basename "$p")" checkpatch_clean "$p"
+t "kernel/cover-letter.txt names every patch of the 7.2 series, in order" cover_letter_lists_every_patch
+for k in 7.2 6.12; do
+	series_for $k
+	if ! CHECKPATCH=$(checkpatch_tool $k); then
+		echo "not ok - host: checkpatch of $k could be fetched"
+		failures=$((failures + 1))
+		continue
+	fi
+	for p in "$PATCHES"/*.patch; do
+		t "checkpatch --strict ($k's) ${PATCHES#"$TOP"/}/$(basename "$p")" checkpatch_clean "$p"
+	done
 done
 t "Python test code parses" /usr/bin/python3 -c \
 	'import ast, sys; [ast.parse(open(f).read(), f) for f in sys.argv[1:]]' \
@@ -233,19 +283,23 @@ t "iommuctl's modules include each other without a cycle" \
 # patches alone, and the built kernel's BTF as C ('make vendor-headers').
 vendored_uapi_matches() {
 	local d p h=include/uapi/linux/iommu_policy.h
+	series_for "$1"
 	d=$(mktemp -d)
 	while read -r p; do
 		case "$p" in ''|'#'*) continue ;; esac
-		grep -q "^+++ b/$h" "$TOP/kernel/patches/$p" || continue
-		(cd "$d" && git apply --include="$h" "$TOP/kernel/patches/$p") ||
+		grep -q "^+++ b/$h" "$PATCHES/$p" || continue
+		(cd "$d" && git apply --include="$h" "$PATCHES/$p") ||
 			{ echo "$p does not apply to $h"; rm -rf "$d"; return 1; }
-	done < "$TOP/kernel/series"
-	[ -f "$d/$h" ] || { echo "no patch of kernel/series creates $h"; rm -rf "$d"; return 1; }
+	done < "$SERIES"
+	[ -f "$d/$h" ] || { echo "no patch of ${SERIES#"$TOP"/} creates $h"; rm -rf "$d"; return 1; }
 	diff -u "$d/$h" "$TOP/$h" || { echo "run 'make vendor-headers'"; rm -rf "$d"; return 1; }
 	rm -rf "$d"
 }
-t "the vendored $(echo include/uapi/linux/iommu_policy.h) is the series' (kernel/patches)" \
-	vendored_uapi_matches
+# One UAPI for both kernels: iommuctl and the policies build once
+t "the vendored $(echo include/uapi/linux/iommu_policy.h) is the 7.2 series' (kernel/patches)" \
+	vendored_uapi_matches 7.2
+t "the vendored $(echo include/uapi/linux/iommu_policy.h) is the 6.12 series' (kernel/patches-6.12)" \
+	vendored_uapi_matches 6.12
 if [ -f "$TOP/build/kernel/vmlinux.btf" ] && [ -x "$TOP/build/bpftools/bpftool" ]; then
 	t "the vendored bpf/vmlinux/x86_64/vmlinux.h is the built kernel's BTF" \
 		sh -c "'$TOP/build/bpftools/bpftool' btf dump file '$TOP/build/kernel/vmlinux.btf' \
