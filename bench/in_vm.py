@@ -34,10 +34,18 @@ OUT = os.environ.get("BENCH_OUT", "/tmp")
 FLOOR_OBJ = os.path.join(TOP, "build", "bench", "floor.bpf.o")
 BPFTOOL = os.path.join(TOP, "build", "bpftools", "bpftool")
 BPFTRACE = """
-kprobe:iommu_dma_map_page, kprobe:iommu_dma_unmap_page { @start[tid] = nsecs; }
-kretprobe:iommu_dma_map_page, kretprobe:iommu_dma_unmap_page /@start[tid]/ {
-    @lat[probe] = hist(nsecs - @start[tid]); delete(@start[tid]); }
+kprobe:iommu_dma_map_{x}, kprobe:iommu_dma_unmap_{x} {{ @start[tid] = nsecs; }}
+kretprobe:iommu_dma_map_{x}, kretprobe:iommu_dma_unmap_{x} /@start[tid]/ {{
+    @lat[probe] = hist(nsecs - @start[tid]); delete(@start[tid]); }}
 """
+
+
+def dma_map_suffix():
+    """The DMA API's dma-iommu entry points: iommu_dma_map_page(), or
+    iommu_dma_map_phys() since the DMA API maps physical addresses (7.2);
+    iommuctl's kprobe fallback picks the same way."""
+    with open("/proc/kallsyms") as f:
+        return "page" if any(" iommu_dma_map_page" in line for line in f) else "phys"
 # The table policy with rules that match both devices: it is attached, yet
 # nothing of it runs on the DMA path.
 RULES = "pci=1234:11e8 dma_mode strict\npci=1b36:0010 dma_mode strict\n"
@@ -94,7 +102,8 @@ class Policy:
 
 def bpftrace():
     # bpftrace prints "Attaching N probes..." to stdout: wrap to get it on stderr
-    return Background(["sh", "-c", f"exec bpftrace -e '{BPFTRACE}' 1>&2"], "Attaching",
+    script = BPFTRACE.format(x=dma_map_suffix())
+    return Background(["sh", "-c", f"exec bpftrace -e '{script}' 1>&2"], "Attaching",
                       stdout=subprocess.DEVNULL)
 
 

@@ -141,6 +141,18 @@ from test_tracepoints import NEW_EVENTS; print(' '.join(NEW_EVENTS))"); do
 t "kernel/series lists exactly kernel/patches/*.patch (7.2)" series_matches_patches 7.2
 t "kernel/series-6.12 lists exactly kernel/patches-6.12/*.patch" series_matches_patches 6.12
 t "kernel/patches-6.12 is kernel/patches commit for commit, plus BACKPORT-ONLY" series_in_step
+# The same by content: make kernel-range-diff pairs every mainline commit
+# with a backport commit, and leaves only BACKPORT-ONLY's unpaired.
+range_diff_pairs_every_commit() {
+	local out only
+	out=$("$TOP/kernel/scripts/range-diff.sh" -s) || { echo "$out"; return 1; }
+	echo "$out" | grep -E '^ *[0-9]+: +[0-9a-f]+ <' &&
+		{ echo "mainline commits with no backport counterpart (above)"; return 1; }
+	only=$(echo "$out" | sed -n 's/^ *-: *-* > *[0-9]*: *[0-9a-f]* //p')
+	diff -u <(grep -vE '^\s*(#|$)' "$TOP/kernel/patches-6.12/BACKPORT-ONLY") <(echo "$only") ||
+		{ echo "backport commits with no mainline counterpart, against BACKPORT-ONLY"; return 1; }
+}
+t "make kernel-range-diff pairs every mainline commit with its backport" range_diff_pairs_every_commit
 
 # The cover letter names every patch by its subject, in series order.
 cover_letter_lists_every_patch() {

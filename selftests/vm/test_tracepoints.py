@@ -11,9 +11,9 @@ import errno
 import os
 import time
 
-from iommuvm import dmabench, pci, uapi
+from iommuvm import dmabench, kernel, pci, uapi
 from iommuvm.edu import BENCH, Ctx, ensure_group, switch_mode
-from iommuvm.tracefs import Trace, by, event_formats, parse
+from iommuvm.tracefs import TRACEFS, Trace, by, event_formats, mount, parse
 from iommutest import iommufd_mock
 from iommutest.tap import Skip, check
 
@@ -41,12 +41,21 @@ def write_formats(outdir):
 WINDOW = 10000
 
 
+def dma_api_events():
+    """The DMA API's own events (include/trace/events/dma.h) for a single
+    mapping: dma_map_page/dma_unmap_page, dma_map_phys/dma_unmap_phys
+    since the DMA API maps physical addresses (7.2)."""
+    mount()
+    have = os.path.isdir(os.path.join(TRACEFS, "events", "dma", "dma_map_page"))
+    return ("dma_map_page", "dma_unmap_page") if have else ("dma_map_phys", "dma_unmap_phys")
+
+
 def bench_trace(ctx, events, seconds=1, settle=0.0):
     """Run dma_map_benchmark on the edu device with events traced: the
     trace's text, and how many events the buffer dropped."""
     with Trace() as t:
         t.enable(*events)
-        t.enable("dma_map_page", "dma_unmap_page", system="dma")
+        t.enable(*dma_api_events(), system="dma")
         t.start()
         dmabench.run(seconds=seconds)
         time.sleep(settle)
@@ -61,9 +70,9 @@ def per_cpu(recs):
     return out
 
 
-def dma_api_count(text, event, bdf):
-    """dma:dma_map_page or dma:dma_unmap_page events of bdf in text."""
-    return text.count(f" {event}: {bdf} ")
+def dma_api_maps(text, bdf):
+    """The DMA API's own map events (dma_api_events()) of bdf in text."""
+    return text.count(f" {dma_api_events()[0]}: {bdf} ")
 
 
 # ---------------------------------------------------------------- tests
@@ -128,11 +137,13 @@ def test_strict_dma_map_unmap(ctx):
 
     # The strict unmap syncs the IOTLB inside the operation, so on its CPU
     # the last iotlb_sync before each unmap event must cover its range.
-    # virtio-iommu is the exception: it sends each unmap to the host as it
-    # goes and never fills the gather, so its sync (a wait for the request
-    # queue) carries an empty range; there we check that the sync happened.
+    # virtio-iommu is the exception on 6.12: it sends each unmap to the host
+    # as it goes and never fills the gather, so its sync (a wait for the
+    # request queue) carries an empty range; there we check that the sync
+    # happened.  On 7.2 the core fills the gather of a driver that does not,
+    # since iommu_iotlb_sync() skips empty ones: the range is covered again.
     # Likewise each DMA map is made of one domain_map and its sync_map.
-    gathers = ctx.profile != "virtio"
+    gathers = ctx.profile != "virtio" or kernel.mainline()
     for cpu, seq in per_cpu(recs).items():
         sync = dmap = smap = None
         for r in seq:
@@ -166,9 +177,9 @@ def test_strict_dma_map_unmap(ctx):
     check(du and all(r.f["synced"] == "0" for r in du),
           f"{len(du)} domain_unmap events, all should be unsynced (fast)")
     if dropped == 0:
-        n = dma_api_count(text, "dma_map_page", ctx.bdf)
+        n = dma_api_maps(text, ctx.bdf)
         ours = text.count(f" iommu_dma_map: device={ctx.bdf} ")
-        check(n == ours, f"dma:dma_map_page counted {n}, iommu_dma_map {ours}")
+        check(n == ours, f"dma:{dma_api_events()[0]} counted {n}, iommu_dma_map {ours}")
 
 
 def test_lazy_flush_queue(ctx):
@@ -219,7 +230,7 @@ def test_identity_has_no_map_events(ctx):
     switch_mode(ctx, "identity")
     text, dropped = bench_trace(ctx, ["iommu_dma_map", "iommu_dma_unmap",
                                       "domain_map", "domain_unmap"])
-    check(dma_api_count(text, "dma_map_page", ctx.bdf) > 0 or dropped,
+    check(dma_api_maps(text, ctx.bdf) > 0 or dropped,
           "the benchmark made no DMA mappings at all")
     ours = parse(text, ("iommu_dma_map", "iommu_dma_unmap", "domain_map", "domain_unmap"))
     check(not ours, f"identity mode produced IOMMU map events: {ours[:3]}")
@@ -317,6 +328,8 @@ def test_pasid_attach_detach_mock(ctx):
     devices can advertise it (MOCK_FLAGS_DEVICE_PASID)."""
     if not os.path.exists("/dev/iommu"):
         raise Skip("no /dev/iommu (CONFIG_IOMMUFD)")
+    if iommufd_mock.UPSTREAM_PASID_OPS:
+        return pasid_flows_upstream_ops()
     fd = iommufd_mock.Iommufd()
     pasid = 5
     try:
@@ -361,6 +374,204 @@ def test_pasid_attach_detach_mock(ctx):
     check(own == [("claim", "0"), ("release", "0")], f"mock dma_owner events {own}")
 
 
+class Kprobes:
+    """kprobe events (tracefs kprobe_events, group iommu_selftest) on
+    functions, to see in the trace where each call happened."""
+    GROUP = "iommu_selftest"
+
+    def __init__(self, *funcs):
+        mount()
+        self.funcs = funcs
+        self._write("".join(f"p:{self.GROUP}/{fn} {fn}\n" for fn in funcs))
+
+    @staticmethod
+    def _write(cmds):
+        # O_APPEND without open(..., "a"): Python seeks to the end of a file
+        # opened that way, and kprobe_events refuses the seek (EINVAL)
+        fd = os.open(os.path.join(TRACEFS, "kprobe_events"), os.O_WRONLY | os.O_APPEND)
+        try:
+            os.write(fd, cmds.encode())
+        finally:
+            os.close(fd)
+
+    def close(self):
+        self._write("".join(f"-:{self.GROUP}/{fn}\n" for fn in self.funcs))
+
+
+def test_dma_iova_api_traced(ctx):
+    """7.2's two-step DMA API (dma_iova_try_alloc/link/sync/destroy), which
+    the block layer uses for NVMe, maps without __iommu_dma_map(): the
+    series traces it in __dma_iova_link() and __iommu_dma_iova_unlink(),
+    and dma_iova_sync() is iommu_sync_map()'s iotlb_sync_map event.  With
+    kprobes on the exported entry points in the same trace, each
+    dma_iova_link() call is followed on its CPU by an iommu_dma_map of the
+    NVMe disk's device, each dma_iova_sync() by an iotlb_sync_map, and each
+    dma_iova_destroy() by an iommu_dma_unmap of the device."""
+    from iommuvm.realdev import RealDevices
+    api = ("dma_iova_link", "dma_iova_sync", "dma_iova_destroy")
+    devs = RealDevices()
+    try:
+        probes = Kprobes(*api)
+    except OSError:
+        devs.unload()
+        raise
+    try:
+        with Trace(buffer_kb=32768) as t:
+            t.enable("iommu_dma_map", "iommu_dma_unmap", "iotlb_sync_map")
+            t.enable(*api, system=Kprobes.GROUP)
+            t.start()
+            # 128 KiB reads span several pages: the NVMe driver maps a
+            # single-segment request with dma_map_bvec() instead
+            devs.fio(seconds=1, bs="128k")
+            t.stop()
+            recs = t.records()
+            dropped = t.dropped()
+    finally:
+        probes.close()
+        devs.unload()
+    check(not dropped, f"the trace dropped {dropped} events: make the window smaller")
+    want = {"dma_iova_link": ("iommu_dma_map", devs.nvme_bdf),
+            "dma_iova_sync": ("iotlb_sync_map", None),
+            "dma_iova_destroy": ("iommu_dma_unmap", devs.nvme_bdf)}
+    calls = {fn: 0 for fn in api}
+    for cpu in sorted({r.cpu for r in recs}):
+        mine = [r for r in recs if r.cpu == cpu]
+        for i, r in enumerate(mine):
+            if r.event not in want:
+                continue
+            calls[r.event] += 1
+            ev, dev = want[r.event]
+            nxt = next((n for n in mine[i + 1:] if n.event == ev or n.event in want), None)
+            check(nxt is not None and nxt.event == ev and
+                  (dev is None or nxt.f.get("device") == dev) and nxt.f.get("ret", "0") == "0",
+                  f"{r.event}() on CPU {cpu} at {r.ts} is not followed by a successful {ev}"
+                  f"{' of ' + dev if dev else ''}: next {nxt}")
+    check(all(calls.values()), f"fio on {devs.disk} did not use the IOVA API: calls {calls} "
+          "(blk_rq_dma_map_iter_start() maps through dma_iova_try_alloc() behind an IOMMU)")
+    return ", ".join(f"{fn}() {n} calls, each followed by its event" for fn, n in calls.items())
+
+
+class PasidMock:
+    """A PASID-capable mock device the way upstream's iommufd wants it
+    (7.2): its RID on a PASID-compatible paging HWPT (IOMMU_HWPT_ALLOC_PASID),
+    and two more such HWPTs, a and b, for its PASIDs."""
+
+    def __init__(self, fd):
+        ioas = fd.ioas_alloc()
+        self.stdev, _, idev = fd.mock_domain(ioas, iommufd_mock.MOCK_FLAGS_DEVICE_PASID)
+        flags = iommufd_mock.IOMMU_HWPT_ALLOC_PASID
+        self.rid = fd.hwpt_alloc(idev, ioas, flags)
+        fd.mock_domain_replace(self.stdev, self.rid)
+        self.a = fd.hwpt_alloc(idev, ioas, flags)
+        self.b = fd.hwpt_alloc(idev, ioas, flags)
+
+
+def pasid_flows_upstream_ops():
+    """Attach, a second attach, replace and detach of one PASID through
+    upstream's selftest ops (iommufd_device_attach/replace/detach with a
+    PASID).  iommufd refuses the second attach itself (the PASID is in its
+    own table): EBUSY, and the core, which the tracepoint is in, never sees
+    it.  Replace goes through iommu_replace_device_pasid(), which the
+    series traces as attach_pasid from the old domain."""
+    fd = iommufd_mock.Iommufd()
+    pasid = 5
+    try:
+        with Trace() as t:
+            t.enable("attach_pasid", "detach_pasid", "attach_dev", "dma_owner")
+            t.start()
+            m = PasidMock(fd)
+            fd.pasid_attach(m.stdev, pasid, m.a)
+            try:
+                fd.pasid_attach(m.stdev, pasid, m.a)
+                second = 0
+            except OSError as e:
+                second = e.errno
+            fd.pasid_replace(m.stdev, pasid, m.b)
+            on_b = fd.pasid_has_hwpt(m.stdev, pasid, m.b)
+            fd.pasid_detach(m.stdev, pasid)
+            gone = fd.pasid_has_hwpt(m.stdev, pasid, 0)
+            fd.destroy(m.stdev)
+            t.stop()
+            recs = t.records()
+    finally:
+        fd.close()
+    check(second == errno.EBUSY, f"a second attach of PASID {pasid} gave errno {second}, wanted EBUSY")
+    check(on_b and gone, f"the mock's view: PASID on b after replace {on_b}, none after detach {gone}")
+
+    # The RID: blocking at probe, the auto HWPT, then the PASID-compatible one
+    rid = [r for r in by(recs, "attach_dev", new_type="unmanaged")
+           if r.f["device"].startswith("iommufd_mock")]
+    check(len(rid) == 2, f"expected two RID attaches of the mock device (auto HWPT, then "
+          f"the PASID-compatible one): {rid}")
+    dev = rid[-1].f["device"]
+    att = by(recs, "attach_pasid", device=dev)
+    check(len(att) == 2, f"expected attach_pasid for the attach and the replace only (the "
+          f"second attach stops in iommufd): {att}")
+    first, repl = att
+    dom_a, dom_b = first.f["new_domain"], repl.f["new_domain"]
+    check(first.f["pasid"] == str(pasid) and first.f["ret"] == "0" and
+          first.f["old_domain"] == "0" and first.f["new_type"] == "unmanaged" and
+          first.f["group"] == rid[-1].f["group"] and dom_a not in ("0", rid[-1].f["new_domain"]),
+          f"attach_pasid fields {first.f}")
+    check(repl.f["pasid"] == str(pasid) and repl.f["ret"] == "0" and
+          repl.f["old_domain"] == dom_a and dom_b not in ("0", dom_a),
+          f"the replace should be an attach_pasid from domain {dom_a} to a new one: {repl.f}")
+    det = by(recs, "detach_pasid", device=dev)
+    check(len(det) == 1 and det[0].f["pasid"] == str(pasid) and
+          det[0].f["old_domain"] == dom_b and det[0].f["ret"] == "0", f"detach_pasid events {det}")
+    own = [(r.f["op"], r.f["ret"]) for r in by(recs, "dma_owner", device=dev)]
+    check(own == [("claim", "0"), ("release", "0")], f"mock dma_owner events {own}")
+
+
+def test_pasid_replace_asks_policy(ctx):
+    """iommu_replace_device_pasid() (7.2; iommufd's PASID replace) installs
+    a domain without iommu_attach_device_pasid(): the series asks the
+    policy's pasid_attach hook there too.  A policy loaded after the attach
+    that denies the device's PASIDs refuses the replace with EPERM, traced,
+    and the PASID stays on its domain; without it the same replace works."""
+    from test_iommuctl_policy import iommuctl, rules_file
+    fd = iommufd_mock.Iommufd()
+    pasid = 7
+    rules = rules_file("dev=iommufd_mock*  pasid  deny\n")
+    try:
+        m = PasidMock(fd)
+        fd.pasid_attach(m.stdev, pasid, m.a)
+        r = iommuctl("policy", "load", "-r", rules)
+        check(r.returncode == 0, f"iommuctl policy load -r: {r.stdout}{r.stderr}")
+        try:
+            with Trace() as t:
+                t.enable("attach_pasid", "policy_decision")
+                t.start()
+                try:
+                    fd.pasid_replace(m.stdev, pasid, m.b)
+                    err = 0
+                except OSError as e:
+                    err = e.errno
+                t.stop()
+                recs = t.records()
+            on_a = fd.pasid_has_hwpt(m.stdev, pasid, m.a)
+        finally:
+            r = iommuctl("policy", "unload")
+            check(r.returncode == 0, f"iommuctl policy unload: {r.stdout}{r.stderr}")
+        fd.pasid_replace(m.stdev, pasid, m.b)
+        on_b = fd.pasid_has_hwpt(m.stdev, pasid, m.b)
+        fd.pasid_detach(m.stdev, pasid)
+        fd.destroy(m.stdev)
+    finally:
+        fd.close()
+        os.unlink(rules)
+    check(err == errno.EPERM, f"a replace the policy denies gave errno {err}, wanted EPERM")
+    check(on_a, "after the refused replace the PASID should still be on its first domain")
+    check(on_b, "with the policy unloaded the same replace should work")
+    att = [r for r in by(recs, "attach_pasid", pasid=str(pasid))
+           if r.f["device"].startswith("iommufd_mock")]
+    check(len(att) == 1 and att[0].f["ret"] == str(-errno.EPERM) and att[0].f["old_domain"] != "0",
+          f"the refused replace should be traced with -EPERM from the PASID's domain: {att}")
+    dec = [r for r in by(recs, "policy_decision", hook="pasid_attach")
+           if r.f["device"].startswith("iommufd_mock")]
+    check(dec, f"no pasid_attach policy decision traced for the replace: {recs}")
+
+
 def tests(profile):
     ctx = Ctx(profile)
     if profile.startswith("stock"):
@@ -370,6 +581,8 @@ def tests(profile):
         # is registered: 6.12 gives a device without a firmware node the
         # ops of the first registered IOMMU (intel-iommu's, say).
         order = [test_formats_match_golden, test_pasid_attach_detach_mock]
+        if iommufd_mock.UPSTREAM_PASID_OPS:
+            order.append(test_pasid_replace_asks_policy)
     elif profile == "debug":
         # The debug kernel boots the policy profile's devices: the flows
         # through vfio-pci, iommufd and PCI hotplug on the edu without a
@@ -390,4 +603,6 @@ def tests(profile):
             test_dma_owner_iommufd,
             test_detach_on_remove_and_probe_on_rescan,
         ]
+        if profile == "intel" and kernel.mainline():
+            order.append(test_dma_iova_api_traced)     # 7.2's two-step DMA API
     return [(fn.__name__[len("test_"):], (lambda fn=fn: fn(ctx))) for fn in order]

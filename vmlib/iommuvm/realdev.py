@@ -82,11 +82,11 @@ class RealDevices:
     def link_down(self):
         subprocess.run(["ip", "link", "set", self.nic, "down"], check=True)
 
-    def fio(self, seconds=2):
-        """Random 4 KiB direct reads: (IOPS, mean latency in us)."""
+    def fio(self, seconds=2, bs="4k"):
+        """Random direct reads of bs (4 KiB): (IOPS, mean latency in us)."""
         r = subprocess.run(
             ["fio", "--name=randread", f"--filename=/dev/{self.disk}", "--rw=randread",
-             "--bs=4k", "--direct=1", "--ioengine=psync", f"--runtime={seconds}",
+             f"--bs={bs}", "--direct=1", "--ioengine=psync", f"--runtime={seconds}",
              "--time_based", "--output-format=json"],
             capture_output=True, text=True, timeout=seconds + 120)
         expect(r.returncode == 0, f"fio failed: {r.stderr[-500:]}")
