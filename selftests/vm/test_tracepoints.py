@@ -14,7 +14,7 @@ import time
 
 from iommuvm import dmabench, kernel, pci, uapi
 from iommuvm.edu import BENCH, Ctx, ensure_group, switch_mode
-from iommuvm.tracefs import TRACEFS, Trace, by, event_formats, mount, parse
+from iommuvm.tracefs import TRACEFS, Kprobes, Trace, by, event_formats, mount, parse
 from iommutest import iommufd_mock
 from iommutest.tap import Skip, check
 
@@ -373,30 +373,6 @@ def test_pasid_attach_detach_mock(ctx):
           det[0].f["ret"] == "0", f"detach_pasid events {det}")
     own = [(r.f["op"], r.f["ret"]) for r in by(recs, "dma_owner", device=dev)]
     check(own == [("claim", "0"), ("release", "0")], f"mock dma_owner events {own}")
-
-
-class Kprobes:
-    """kprobe events (tracefs kprobe_events, group iommu_selftest) on
-    functions, to see in the trace where each call happened."""
-    GROUP = "iommu_selftest"
-
-    def __init__(self, *funcs):
-        mount()
-        self.funcs = funcs
-        self._write("".join(f"p:{self.GROUP}/{fn} {fn}\n" for fn in funcs))
-
-    @staticmethod
-    def _write(cmds):
-        # O_APPEND without open(..., "a"): Python seeks to the end of a file
-        # opened that way, and kprobe_events refuses the seek (EINVAL)
-        fd = os.open(os.path.join(TRACEFS, "kprobe_events"), os.O_WRONLY | os.O_APPEND)
-        try:
-            os.write(fd, cmds.encode())
-        finally:
-            os.close(fd)
-
-    def close(self):
-        self._write("".join(f"-:{self.GROUP}/{fn}\n" for fn in self.funcs))
 
 
 def test_dma_iova_api_traced(ctx):
