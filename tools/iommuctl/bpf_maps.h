@@ -1,18 +1,21 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Reading BPF hash maps from user space. */
+/* Reading BPF maps from user space. */
 #ifndef IOMMUCTL_BPF_MAPS_H
 #define IOMMUCTL_BPF_MAPS_H
 
 #include <stddef.h>
+#include <sys/types.h>
+#include "map_snap.h"
 
 /* Up to max keys of a BPF map, key_size bytes each, into keys. */
 size_t map_keys(int fd, size_t key_size, void *keys, size_t max);
 /*
- * Read and delete every key of a hash (at most max): keys added after the
- * walk stay for the next interval.  rows: max records of row_size bytes,
- * each its key at offset 0 and its value at val_off.  Returns how many.
+ * The growth since the last call of every key of a hash of max keys whose
+ * values only grow, as rows of s's layout (rows[max]): read, never reset
+ * (map_snap.h says why, and the one rule by which keys are deleted: when
+ * the map is more than 3/4 full, those idle for 60 s).  Returns how many
+ * rows, or -ENOMEM.
  */
-size_t map_drain(int fd, size_t key_size, size_t row_size, size_t val_off,
-		 void *rows, size_t max);
+ssize_t map_read_delta(int fd, struct map_snap *s, void *rows, size_t max, double now);
 
 #endif

@@ -168,13 +168,19 @@ int devstats_collect(struct devstats *ds)
 {
 	struct lat_entry *e;
 	size_t n, nf;
+	ssize_t got;
 	double now;
 	int err;
 
-	err = lat_prog_drain(&ds->lat, &e, &n);
+	err = lat_prog_read(&ds->lat, &e, &n);
 	if (err)
 		return err;
-	nf = flush_prog_drain(&ds->fl, ds->rows, FLUSH_MAX_KEYS, NULL, FLUSH_MAX_HISTS, NULL);
+	got = flush_prog_read(&ds->fl, ds->rows, FLUSH_MAX_KEYS, NULL, FLUSH_MAX_HISTS, NULL);
+	if (got < 0) {
+		free(e);
+		return got;
+	}
+	nf = got;
 	now = monotonic_s();
 	ds->interval_s = now - ds->last;
 	ds->elapsed_s = now - ds->start;

@@ -4,9 +4,10 @@
  * IOMMU: its group's DMA mode, its DMA API maps and unmaps (latency
  * histograms), the IOTLB flushes of its DMA domain by kind, and the policy's
  * last verdict; for the last interval and since the collector started
- * (Prometheus counters never go down: the BPF maps are drained each
- * interval, the totals kept here).  Loads trace latency's program in
- * per-device mode and trace flush's (trace_progs.h).
+ * (Prometheus counters never go down: the totals are the intervals' sums,
+ * kept here, so keys pruned from an overfull map stay counted; map_snap.h).
+ * Histogram counts are their buckets' sums.  Loads trace latency's program
+ * in per-device mode and trace flush's (trace_progs.h).
  *
  * Flushes are per domain in the kernel; a domain is shown under the device
  * whose unmaps flush.bpf.c saw on it first (one device per DMA domain,
@@ -73,8 +74,8 @@ struct devstats {
 /* Check tracing can work, load and attach: 0, or the exit status after
  * saying why (see output.h). */
 int devstats_open(struct devstats *ds);
-/* Drain the programs into each device's cur (the interval since the last
- * call) and total; refresh the devices, DMA modes and verdicts.  0 or
+/* Read the programs' growth into each device's cur (the interval since the
+ * last call) and total; refresh the devices, DMA modes and verdicts.  0 or
  * -ENOMEM. */
 int devstats_collect(struct devstats *ds);
 void devstats_close(struct devstats *ds);

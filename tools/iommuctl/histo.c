@@ -13,12 +13,46 @@ void hist_merge(struct hist *dst, const struct hist *src)
 		dst->max = src->max;
 }
 
-__u64 hist_quantile(const struct hist *h, double q)
+__u64 hist_slots_total(const struct hist *h)
 {
-	__u64 total = 0, seen = 0, rank;
+	__u64 total = 0;
 
 	for (int i = 0; i < HIST_SLOTS; i++)
 		total += h->slots[i];
+	return total;
+}
+
+void hist_snap_finish(void *delta, const void *cum)
+{
+	struct hist *d = delta;
+	const struct hist *c = cum;
+	int top = HIST_SLOTS - 1;
+	__u64 low, high;
+
+	d->count = hist_slots_total(d);
+	while (top >= 0 && !d->slots[top])
+		top--;
+	if (top < 0) {
+		d->max = 0;
+		return;
+	}
+	/*
+	 * The interval's largest sample is in its top bucket and at most the
+	 * cumulative max: exact when it is the largest so far.  A max read
+	 * before the program raised it (it comes after the bucket) is below
+	 * the bucket: then the bucket's low bound.
+	 */
+	low = hist_slot_low(top);
+	high = hist_slot_high(top);
+	d->max = c->max < high ? c->max : high;
+	if (d->max < low)
+		d->max = low;
+}
+
+__u64 hist_quantile(const struct hist *h, double q)
+{
+	__u64 total = hist_slots_total(h), seen = 0, rank;
+
 	if (!total)
 		return 0;
 	/* The rank-th smallest sample, 1-based: ceil(q * total). */

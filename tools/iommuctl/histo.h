@@ -17,6 +17,16 @@ struct hist_summary {
 
 /* Add src into dst (summing per-CPU copies). */
 void hist_merge(struct hist *dst, const struct hist *src);
+/* The samples in the buckets */
+__u64 hist_slots_total(const struct hist *h);
+/*
+ * A map_snap finish (map_snap.h) for struct hist: delta is an interval's
+ * growth, cum the cumulative histogram it ends at.  count becomes the sum
+ * of the buckets (the BPF programs' count is a separate atomic, the copy
+ * not atomic); max the upper bound of the highest non-empty bucket, capped
+ * at the cumulative max (a max cannot be subtracted).
+ */
+void hist_snap_finish(void *delta, const void *cum);
 /* Value below which a fraction q (0..1] of the samples fall. */
 __u64 hist_quantile(const struct hist *h, double q);
 void hist_summarize(const struct hist *h, struct hist_summary *s);

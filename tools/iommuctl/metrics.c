@@ -7,10 +7,12 @@
  * rewrites DIR/iommu.prom every interval.  Not an HTTP endpoint: fleets
  * already scrape node_exporter, and a file needs no port, TLS or
  * authentication of its own.  Not a one-shot run from cron either: the BPF
- * maps are drained each interval, so only a process that keeps running can
- * keep the counters and histograms cumulative, which Prometheus needs
- * (rate() and histogram_quantile() over counters that only grow, and a
- * restart of iommuctl is a counter reset Prometheus handles).
+ * maps live as long as the process that loaded them, and devstats keeps
+ * the totals of what they counted (since attach; keys pruned from an
+ * overfull map stay counted), so only a process that keeps running keeps
+ * the counters and histograms cumulative, which Prometheus needs (rate()
+ * and histogram_quantile() over counters that only grow, and a restart of
+ * iommuctl is a counter reset Prometheus handles).
  *
  * The format is the Prometheus text format (0.0.4), what the textfile
  * collector reads, with OpenMetrics' conventions: base units (seconds),
@@ -57,10 +59,11 @@ static const char doc[] =
 "With -t, runs until Ctrl-C (or count intervals) and every interval\n"
 "(default 15 s) replaces DIR/" PROM_FILE " atomically (written as\n"
 PROM_FILE ".PID, then renamed); the first file, all zeros, right after the\n"
-"programs attach.  Run it as a service: the counters are kept by iommuctl\n"
-"(the kernel's maps are drained every interval), so they count from its\n"
-"start, and a restart is a counter reset.  With --stdout (or -t -), prints\n"
-"the metrics once after the interval (count times if given).\n"
+"programs attach.  Run it as a service: the counters are what the kernel\n"
+"counted since iommuctl attached its programs (they go with the process),\n"
+"so they count from its start, and a restart is a counter reset.  With\n"
+"--stdout (or -t -), prints the metrics once after the interval (count\n"
+"times if given).\n"
 "\n"
 "Metrics, per device behind an IOMMU (device=\"0000:00:03.0\"):\n"
 "  iommu_dma_map_duration_seconds{device}        histogram: DMA API maps\n"
@@ -150,12 +153,13 @@ static void seconds(FILE *f, __u64 ns)
  * One histogram series.  Bucket le=2^k ns counts the samples below 2^k ns:
  * powers of two are bucket boundaries of the BPF histograms (hist.h), so
  * this is exact, except that a sample of exactly 2^k ns (durations are whole
- * nanoseconds) is counted in the next bucket.
+ * nanoseconds) is counted in the next bucket.  +Inf and _count are the sum
+ * of the buckets, so no bucket is ever above them.
  */
 static void histogram(FILE *f, const char *name, const struct hist *h, const char *dev,
 		      const char *mode)
 {
-	__u64 below = 0;
+	__u64 below = 0, count = hist_slots_total(h);
 	int s = 0;
 
 	for (int k = LE_MIN; k <= LE_MAX; k++) {
@@ -172,7 +176,7 @@ static void histogram(FILE *f, const char *name, const struct hist *h, const cha
 	label(f, "device", dev, true);
 	if (mode)
 		label(f, "mode", mode, false);
-	fprintf(f, ",le=\"+Inf\"} %llu\n", (unsigned long long)h->count);
+	fprintf(f, ",le=\"+Inf\"} %llu\n", (unsigned long long)count);
 	fprintf(f, "%s_sum{", name);
 	label(f, "device", dev, true);
 	if (mode)
@@ -183,7 +187,7 @@ static void histogram(FILE *f, const char *name, const struct hist *h, const cha
 	label(f, "device", dev, true);
 	if (mode)
 		label(f, "mode", mode, false);
-	fprintf(f, "} %llu\n", (unsigned long long)h->count);
+	fprintf(f, "} %llu\n", (unsigned long long)count);
 }
 
 static void device_metrics(FILE *f, const struct devstats *ds)

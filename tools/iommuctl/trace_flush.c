@@ -109,19 +109,21 @@ static bool domain_is(const struct flush_prog *fp, __u32 domain, const char *wan
 	return !strcmp(dev, want);
 }
 
-size_t flush_prog_drain(const struct flush_prog *fp, struct flush_row *rows, size_t max,
+ssize_t flush_prog_read(struct flush_prog *fp, struct flush_row *rows, size_t max,
 			struct flush_hrow *hrows, size_t max_h, size_t *nh)
 {
-	size_t n = map_drain(fp->fd_flushes, sizeof(rows[0].key), sizeof(rows[0]),
-			     offsetof(struct flush_row, v), rows, max);
-	struct flush_hrow *h = hrows ? hrows : calloc(max_h, sizeof(*h));
-	size_t k = 0;
+	double now = monotonic_s();
+	ssize_t n = map_read_delta(fp->fd_flushes, &fp->snap_flushes, rows, max, now), k;
+	struct flush_hrow *h;
 
-	if (h)
-		k = map_drain(fp->fd_hists, sizeof(h[0].key), sizeof(h[0]),
-			      offsetof(struct flush_hrow, h), h, max_h);
+	if (n < 0)
+		return n;
+	h = hrows ? hrows : calloc(max_h, sizeof(*h));
+	k = h ? map_read_delta(fp->fd_hists, &fp->snap_hists, h, max_h, now) : -ENOMEM;
 	if (!hrows)
 		free(h);
+	if (k < 0)
+		return k;
 	if (nh)
 		*nh = k;
 	qsort(rows, n, sizeof(*rows), cmp_row);
@@ -139,14 +141,20 @@ static struct hist *find_hist(struct flush_hrow *h, size_t n, __u32 which, __u32
 static void print_interval(void *ctx, double secs,
 			   const struct trace_losses *lost, struct trace_stats *ts)
 {
-	const struct flush_prog *fp = ctx;
+	struct flush_prog *fp = ctx;
 	static struct flush_row rows[FLUSH_MAX_KEYS];
 	static struct flush_hrow hrows[FLUSH_MAX_HISTS];
 	const struct unit bytes = { "bytes", 1 };
-	size_t nh, n = flush_prog_drain(fp, rows, FLUSH_MAX_KEYS, hrows, FLUSH_MAX_HISTS, &nh);
 	char dev[DEV_NAME_LEN], when[32], avg[8];
 	time_t now = time(NULL);
+	size_t nh, n;
+	ssize_t got = flush_prog_read(fp, rows, FLUSH_MAX_KEYS, hrows, FLUSH_MAX_HISTS, &nh);
 
+	if (got < 0) {
+		p_err("out of memory");
+		return;
+	}
+	n = got;
 	if (secs < 0.001)
 		secs = 0.001;
 	for (size_t i = 0; i < n; i++)
@@ -323,6 +331,8 @@ int flush_prog_open(struct flush_prog *fp, bool exposure, bool raw_tp)
 		.fd_flushes = bpf_map__fd(skel->maps.flushes),
 		.fd_hists = bpf_map__fd(skel->maps.flush_hists),
 		.fd_devs = bpf_map__fd(skel->maps.domain_devs),
+		.snap_flushes = MAP_SNAP_INIT(struct flush_row, key, v, NULL),
+		.snap_hists = MAP_SNAP_INIT(struct flush_hrow, key, h, hist_snap_finish),
 		.obj = skel->obj, .skel = skel->skeleton,
 		.owner = skel,
 	};
@@ -333,6 +343,8 @@ void flush_prog_close(struct flush_prog *fp)
 {
 	flush_bpf__destroy(fp->owner);
 	fp->owner = NULL;
+	map_snap_free(&fp->snap_flushes);
+	map_snap_free(&fp->snap_hists);
 }
 
 int cmd_trace_flush(int argc, char **argv)

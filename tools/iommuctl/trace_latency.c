@@ -165,56 +165,56 @@ static int cmp_entry(const void *a, const void *b)
 }
 
 /*
- * Read and reset the histograms: from the per-operation array (per-CPU
- * copies summed) without per_device, from the shared hash with it.  Every
- * key the hash holds is drained: it has at most max_keys.
+ * The histograms' growth since the last read: from the per-operation array
+ * (per-CPU copies summed) without per_device, from the shared hash with it
+ * (every key: it has at most max_keys).  Neither is written (map_snap.h).
  */
-int lat_prog_drain(const struct lat_prog *lp, struct lat_entry **out, size_t *n_out)
+int lat_prog_read(struct lat_prog *lp, struct lat_entry **out, size_t *n_out)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	struct hist *vals = calloc(ncpu, sizeof(*vals));
 	struct lat_entry *e = calloc(lp->p.max_keys + LAT_NR_OPS, sizeof(*e));
-	size_t n = 0;
+	double now = monotonic_s();
+	ssize_t n = 0;
 
-	if (!vals || !e) {
-		free(vals);
-		free(e);
-		return -ENOMEM;
+	if (!vals || !e)
+		goto nomem;
+	if (lp->p.per_device) {
+		n = map_read_delta(lp->fd, &lp->snap, e, lp->p.max_keys, now);
+	} else {
+		for (__u32 op = 0; op < LAT_NR_OPS; op++) {
+			if (bpf_map_lookup_elem(lp->fd_ops, &op, vals))
+				continue;
+			e[n].key.op = op;
+			for (int c = 0; c < ncpu; c++)
+				hist_merge(&e[n].h, &vals[c]);
+			n++;
+		}
+		n = map_snap_delta(&lp->snap, e, n, now);
 	}
-	if (lp->p.per_device)
-		n = map_drain(lp->fd, sizeof(e->key), sizeof(*e), offsetof(struct lat_entry, h),
-			      e, lp->p.max_keys);
-	for (__u32 op = 0; !lp->p.per_device && op < LAT_NR_OPS; op++) {
-		struct lat_entry *x = &e[n];
-
-		if (bpf_map_lookup_elem(lp->fd_ops, &op, vals))
-			continue;
-		x->key.op = op;
-		for (int c = 0; c < ncpu; c++)
-			hist_merge(&x->h, &vals[c]);
-		if (!x->h.count)
-			continue;
-		memset(vals, 0, ncpu * sizeof(*vals));
-		bpf_map_update_elem(lp->fd_ops, &op, vals, BPF_ANY);
-		n++;
-	}
+	if (n < 0)
+		goto nomem;
 	free(vals);
 	qsort(e, n, sizeof(*e), cmp_entry);
 	*out = e;
 	*n_out = n;
 	return 0;
+nomem:
+	free(vals);
+	free(e);
+	return -ENOMEM;
 }
 
 static void print_interval(void *ctx, double secs,
 			   const struct trace_losses *lost, struct trace_stats *ts)
 {
-	const struct lat_prog *lp = ctx;
+	struct lat_prog *lp = ctx;
 	struct lat_entry *e;
 	size_t n;
 	char when[32];
 	time_t now = time(NULL);
 
-	if (lat_prog_drain(lp, &e, &n)) {
+	if (lat_prog_read(lp, &e, &n)) {
 		p_err("out of memory");
 		return;
 	}
@@ -482,11 +482,13 @@ static int run_fallback(const char *missing)
 			.obj = skel->obj, .skel = skel->skeleton,
 			.map_full = &skel->bss->lost_map_full,
 			.too_deep = &skel->bss->lost_too_deep,
+			.snap = LAT_PROG_SNAP,
 		};
 
 		fprintf(stderr, "iommuctl: attached with %s\n",
 			kprobes ? "kprobes" : "fentry/fexit");
 		run(&lp);
+		map_snap_free(&lp.snap);
 	}
 	latency_fallback_bpf__destroy(skel);
 	return err ? EXIT_FAILURE : 0;
@@ -524,6 +526,7 @@ int lat_prog_open(struct lat_prog *lp, const struct lat_params *p, bool raw_tp)
 		.fd_ops = bpf_map__fd(skel->maps.op_hists),
 		.obj = skel->obj, .skel = skel->skeleton,
 		.map_full = &skel->bss->lost_map_full,
+		.snap = LAT_PROG_SNAP,
 		.owner = skel,
 	};
 	return 0;
@@ -533,6 +536,7 @@ void lat_prog_close(struct lat_prog *lp)
 {
 	latency_bpf__destroy(lp->owner);
 	lp->owner = NULL;
+	map_snap_free(&lp->snap);
 }
 
 int cmd_trace_latency(int argc, char **argv)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "histo.h"
+#include "hist_samples.h"
 #include "json.h"
 
 #define TAP_SUITE "histo"
@@ -53,25 +54,16 @@ static int buckets_are_quarter_octaves(void)
 	       hist_slot(8) == 8 && hist_slot(9) == 8 && hist_slot(10) == 9;
 }
 
-static void add(struct hist *h, __u64 v, __u64 n)
-{
-	h->slots[hist_slot(v)] += n;
-	h->count += n;
-	h->sum += v * n;
-	if (v > h->max)
-		h->max = v;
-}
-
 static int quantiles(void)
 {
 	struct hist h;
 	struct hist_summary s;
 
 	memset(&h, 0, sizeof(h));
-	add(&h, 100, 50);	/* slot 96..111 */
-	add(&h, 1000, 40);	/* slot 896..1023 */
-	add(&h, 5000, 9);	/* slot 4096..5119 */
-	add(&h, 70000, 1);	/* the max */
+	hist_add_samples(&h, 100, 50);	/* slot 96..111 */
+	hist_add_samples(&h, 1000, 40);	/* slot 896..1023 */
+	hist_add_samples(&h, 5000, 9);	/* slot 4096..5119 */
+	hist_add_samples(&h, 70000, 1);	/* the max */
 	hist_summarize(&h, &s);
 	return s.count == 100 && s.p50 == 111 && s.p90 == 1023 &&
 	       s.p99 == 5119 && s.max == 70000 && s.avg == (5000 + 40000 + 45000 + 70000) / 100.0 &&
@@ -83,7 +75,7 @@ static int quantile_capped_at_max(void)
 	struct hist h;
 
 	memset(&h, 0, sizeof(h));
-	add(&h, 900, 10);	/* bucket high is 1023, but nothing above 900 */
+	hist_add_samples(&h, 900, 10);	/* bucket high is 1023, but nothing above 900 */
 	return hist_quantile(&h, 0.5) == 900;
 }
 
@@ -103,9 +95,9 @@ static int merge_sums_cpus(void)
 
 	memset(&a, 0, sizeof(a));
 	memset(&b, 0, sizeof(b));
-	add(&a, 10, 2);
-	add(&b, 10, 3);
-	add(&b, 500, 1);
+	hist_add_samples(&a, 10, 2);
+	hist_add_samples(&b, 10, 3);
+	hist_add_samples(&b, 500, 1);
 	hist_merge(&a, &b);
 	return a.count == 6 && a.slots[hist_slot(10)] == 5 && a.max == 500 && a.sum == 550;
 }
@@ -172,10 +164,10 @@ static int log2_rows_are_octaves(void)
 	int ok;
 
 	memset(&h, 0, sizeof(h));
-	add(&h, 256, 1);	/* 256..319 */
-	add(&h, 400, 2);	/* 384..447 */
-	add(&h, 500, 3);	/* 448..511 */
-	add(&h, 5000, 4);	/* 4096..8191 */
+	hist_add_samples(&h, 256, 1);	/* 256..319 */
+	hist_add_samples(&h, 400, 2);	/* 384..447 */
+	hist_add_samples(&h, 500, 3);	/* 448..511 */
+	hist_add_samples(&h, 5000, 4);	/* 4096..8191 */
 	l2 = printed(print_log2, &h);
 	q = printed(print_quarters, &h);
 	ok = strstr(l2, "        256 -> 511         : 6 ") &&
