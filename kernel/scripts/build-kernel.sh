@@ -1,7 +1,7 @@
 #!/bin/bash
 # Build the patched kernel, or reuse a cached one built from the same inputs.
 #
-#   [KERNEL=6.12|7.2] [FLAVOR=debug|unpatched] build-kernel.sh [--if-cached]
+#   [KERNEL=6.12|7.2] [FLAVOR=debug|unpatched] build-kernel.sh [--if-cached|--unavailable-ok]
 #
 # The cache lives outside the repo ($CACHE/kernels/<key>/), keyed by the
 # source version, the patches, the config fragments and this script, so a
@@ -11,7 +11,16 @@
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
-"$TOP/kernel/scripts/fetch-source.sh"
+# --unavailable-ok: Debian no longer has the source and it was never
+# fetched here (fetch-source.sh exits 4 and says why): build nothing, exit 0
+rc=0
+"$TOP/kernel/scripts/fetch-source.sh" || rc=$?
+if [ $rc = 4 ] && [ "${1:-}" = --unavailable-ok ]; then
+	rm -f "$KLINK"
+	note "kernel $KERNEL is not built today; its profiles will be skipped with that reason"
+	exit 0
+fi
+[ $rc = 0 ] || exit $rc
 key=$(kernel_key)
 out=$CACHE/kernels/$key
 link=$KLINK
