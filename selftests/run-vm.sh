@@ -145,15 +145,18 @@ guest_env=""
 start=$(date +%s)
 "$LAUNCH" --kernel "$KERNEL" "${vm[@]}" --append "${append[*]}" --panic-on-oops \
 	--cpus 2 --mem "${VM_MEM:-2G}" --timeout "$VM_TIMEOUT" --dir "$out" --verbose \
-	-- "$guest_env/usr/bin/python3 $TOP/selftests/vm/main.py --profile $profile --out $out $*" \
+	-- "$guest_env/usr/bin/python3 $TOP/selftests/vm/main.py --profile $profile --name $name --out $out $*" \
 	> "$out/console.log" 2>&1
 rc=$?
 echo "$(($(date +%s) - start))" > "$out/seconds"
 
+# What went wrong with the boot itself, apart from failed tests: one line
+# each in vm-failures, which selftests/run.sh counts as one failure
 status=0
+: > "$out/vm-failures"
+vm_failed() { echo "$*" >> "$out/vm-failures"; echo "# $name: $*" >&2; status=1; }
 if [ $rc = 124 ] || [ $rc = 137 ]; then
-	echo "# $name: VM timed out after ${VM_TIMEOUT}s" >&2
-	status=1
+	vm_failed "VM timed out after ${VM_TIMEOUT}s"
 fi
 # Every kind of report a kernel makes, the debug kernel's checkers included:
 # lockdep, RCU, KASAN, UBSAN, might_sleep, hung tasks, stalls, lockups
@@ -162,17 +165,16 @@ splat="$splat|possible circular locking dependency|suspicious RCU usage|inconsis
 splat="$splat|possible recursive locking|UBSAN:|blocked for more than|rcu_.*detected stalls"
 splat="$splat|soft lockup|hard LOCKUP|ODEBUG:|list_add corruption|list_del corruption"
 if grep -qE "$splat" "$out/console.log"; then
-	echo "# $name: the kernel reported a panic, oops, BUG, WARNING or a checker's finding:" >&2
+	vm_failed "the kernel reported a panic, oops, BUG, WARNING or a checker's finding:" \
+		"$(grep -m1 -E "$splat" "$out/console.log")"
 	grep -m5 -A3 -E "$splat" "$out/console.log" | sed 's/^/#   /' >&2
-	status=1
 fi
 if grep -q '^not ok' "$out/results.tap" 2>/dev/null; then
 	echo "# $name: $(grep -c '^not ok' "$out/results.tap") test(s) failed" >&2
 	status=1
 fi
 if ! grep -q '^# suite done' "$out/results.tap" 2>/dev/null; then
-	echo "# $name: the test suite did not finish (vng exit $rc); console tail:" >&2
+	vm_failed "the test suite did not finish (vng exit $rc); console tail:"
 	tail -n 25 "$out/console.log" | sed 's/^/#   /' >&2
-	status=1
 fi
 exit $status

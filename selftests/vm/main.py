@@ -28,10 +28,10 @@ import test_tracepoints  # noqa: E402
 # Boots that make the kernel's own DMA choice strict or lock the kernel
 # down from the command line, and the attach policy tests written for them.
 CMDLINE_PROFILES = {
-    "policy-cm-lockdown": "cmdline_forced_strict",
-    "policy-strict": "cmdline_strict_",
-    "policy-strict-noopt": "cmdline_strict_",
-    "policy-strict-conf": "cmdline_strict_",
+    "policy-cm-lockdown": "cmdline_forced_strict,optin_is_what_the_cmdline_asked",
+    "policy-strict": "cmdline_strict_,optin_is_what_the_cmdline_asked",
+    "policy-strict-noopt": "cmdline_strict_,optin_is_what_the_cmdline_asked",
+    "policy-strict-conf": "cmdline_strict_,optin_is_what_the_cmdline_asked",
 }
 
 
@@ -41,7 +41,7 @@ NOOPT_TESTS = ("rmrr_", "iommuctl_policy_show_matches_sysfs",
                "iommuctl_policy_replace_swaps_rules", "iommuctl_policy_rules_conditions",
                "iommuctl_policy_rules_check_warns_clamped")
 NOOPT_POLICY_TESTS = ",".join([
-    "needs_optin", "dma_mode_each_verdict", "dma_mode_driver_constraints_win",
+    "optin_is_what_the_cmdline_asked", "needs_optin", "dma_mode_each_verdict", "dma_mode_driver_constraints_win",
     "dma_mode_strictest_wins_in_group", "resv_direct_each_verdict",
     "replace_through_link_update", "every_decision_is_traced", "pci_policy_applies",
     "rmrr_user_claim", "failed_replacement_keeps_exit_record", "lockdown_refuses_loosening",
@@ -83,9 +83,9 @@ def debug_suite(tap, only):
     kmemleak("clear")
     suite = (test_rmrr.tests("policy") + test_tracepoints.tests("debug") +
              test_policy_stress.tests("debug"))
+    suite = [(n, fn) for n, fn in suite if not only or only in n]
+    tap.plan(len(suite))
     for name, fn in suite:
-        if only and only not in name:
-            continue
         tap.run(name, fn)
     # The runner's tests of the life cycle, the fail-safe and its races,
     # the fault walks, one of each hook and real PCI: the whole runner
@@ -110,6 +110,8 @@ def main():
                              "policy", "policy-noopt",
                              "debug", *CMDLINE_PROFILES])
     ap.add_argument("--out", required=True)
+    ap.add_argument("--name", help="the name results are reported under (intel-7.2 for "
+                    "the intel profile on 7.2); default: the profile")
     ap.add_argument("--golden-out", help="write event formats here and exit")
     ap.add_argument("-k", dest="only", help="run tests whose name has this")
     ap.add_argument("--only-python", action="store_true",
@@ -120,7 +122,7 @@ def main():
         test_tracepoints.write_formats(args.golden_out)
         return 0
 
-    tap = Tap(os.path.join(args.out, "results.tap"), args.profile)
+    tap = Tap(os.path.join(args.out, "results.tap"), args.name or args.profile)
     tap.diag(f"kernel {os.uname().release}, profile {args.profile}")
     if args.profile in CMDLINE_PROFILES:
         # Only the attach policy tests written for this boot; each checks
@@ -143,11 +145,22 @@ def main():
                  test_iommuctl.tests(args.profile) + test_iommuctl_observe.tests(args.profile))
     only, runner_only = args.only, args.only
     if args.profile == "policy-noopt" and not args.only:
+        # Each prefix must still name a test: a renamed one must not drop out
+        for prefix in NOOPT_TESTS:
+            if not any(n.startswith(prefix) for n, _ in suite):
+                tap.result(f"policy-noopt's test list names only tests that exist: {prefix}",
+                           False)
         suite = [(n, fn) for n, fn in suite if n.startswith(NOOPT_TESTS)]
         runner_only = NOOPT_POLICY_TESTS
+        only = None
+    if only:
+        suite = [(n, fn) for n, fn in suite if only in n]
+        if not suite:
+            tap.result(f"-k {only} selects a test", False)
+    # The plan first, as the C runner declares its own: a suite that dies
+    # midway is short of it (Tap.done checks)
+    tap.plan(len(suite))
     for name, fn in suite:
-        if only and only not in name:
-            continue
         tap.run(name, fn)
     if args.profile.startswith("policy") and not args.only_python:
         # The attach policy suite (C, libbpf skeletons); its lockdown test

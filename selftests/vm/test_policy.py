@@ -21,6 +21,9 @@ def run(tap, only=None, exclude=None):
                             text=True)
     seen = failed = 0
     plan = None
+    # The runner prints a test's diagnostics while it runs, before its
+    # result; TAP wants them after the line they explain.
+    held = []
     for line in proc.stdout:
         line = line.rstrip("\n")
         m = RESULT.match(line)
@@ -29,10 +32,21 @@ def run(tap, only=None, exclude=None):
             seen += 1
             failed += m.group(1) != "ok"
             tap.result(m.group(2), m.group(1) == "ok", skip=m.group(3))
+            for d in held:
+                tap.diag(d)
+            held = []
         elif p and plan is None:
             plan = int(p.group(1))
-        elif line.startswith("#") and not line.startswith("# RUN"):
-            tap.diag(line[1:].strip())
+        elif line.startswith("# RUN"):
+            for d in held:      # what came before the first test
+                tap.diag(d)
+            held = []
+        elif line.startswith("#"):
+            held.append(line[1:].strip())
+        elif line:
+            held.append(line)   # the runner's stderr: a -t that names no test
+    for d in held:
+        tap.diag(d)
     rc = proc.wait()
     # The runner declares its plan before it runs anything: a crash, a
     # hang cut short or a test that never reported is short of it.

@@ -18,6 +18,7 @@ class Tap:
         self.f = open(path, "w", buffering=1)
         self.prefix = prefix
         self.passed = self.failed = self.skipped = 0
+        self.planned, self.ran = None, 0
 
     def _emit(self, line):
         self.f.write(line + "\n")
@@ -27,7 +28,13 @@ class Tap:
         for line in str(msg).splitlines() or [""]:
             self._emit("# " + line)
 
+    def plan(self, n):
+        """The Python tests about to run (the C runner declares its own)."""
+        self.planned = (self.planned or 0) + n
+        self.diag(f"plan: {n} Python tests")
+
     def run(self, name, fn, *args):
+        self.ran += 1
         full = f"{self.prefix}: {name}"
         start = time.monotonic()
         try:
@@ -66,6 +73,9 @@ class Tap:
             self.diag(diag)
 
     def done(self):
+        if self.planned is not None and self.ran != self.planned:
+            self.result(f"the Python suite ran all {self.planned} tests of its plan", False,
+                        diag=f"{self.ran} ran")
         self._emit(f"# suite done: {self.passed} passed, {self.failed} failed, "
                    f"{self.skipped} skipped")
         self.f.close()

@@ -70,6 +70,26 @@ static bool matches(const char *name, const char *list)
 	return false;
 }
 
+/* The first substring of @list that no test's name contains, or NULL */
+static const char *unmatched(const char *list)
+{
+	static char pat[256];
+	struct test *t;
+
+	while (*list) {
+		size_t len = strcspn(list, ",");
+
+		snprintf(pat, sizeof(pat), "%.*s", (int)len, list);
+		for (t = tests; len && t; t = t->next)
+			if (strstr(t->name, pat))
+				break;
+		if (len && !t)
+			return pat;
+		list += len + (list[len] == ',');
+	}
+	return NULL;
+}
+
 /* -t: names with one of these substrings only; -x: none with one of those */
 static bool selected(const struct test *t, const char *filter, const char *exclude)
 {
@@ -118,6 +138,15 @@ int main(int argc, char **argv)
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
+	/*
+	 * Every name in -t must select a test: a renamed or removed test
+	 * must fail the run, not quietly leave it out of a profile.
+	 */
+	if (filter && unmatched(filter)) {
+		fprintf(stderr, "-t %s: '%s' names no test (policy_test -l lists them)\n",
+			filter, unmatched(filter));
+		return 2;
+	}
 	/* The plan first: a runner that dies midway is short of it */
 	if (!list) {
 		for (t = tests; t; t = t->next)

@@ -80,6 +80,13 @@ extern char *test_skip_reason;
 			       __a, __b);				\
 	} while (0)
 
+#define ASSERT_STRNE(a, b)						\
+	do {								\
+		const char *__a = (a), *__b = (b);			\
+		if (!strcmp(__a, __b))					\
+			__FAIL("%s != %s: both \"%s\"", #a, #b, __a);	\
+	} while (0)
+
 #define ASSERT_STRSTR(hay, needle)					\
 	do {								\
 		const char *__h = (hay), *__n = (needle);		\

@@ -239,12 +239,35 @@ static bool verdict_of(const char *dev, const char *hook, struct record *r)
 		ASSERT_STREQ(__r.reason, _reason);			\
 	} while (0)
 
+/*
+ * Whether the boot asked for the opt-in: what the profile put on the
+ * command line, not what the kernel made of it, so that an opt-in that
+ * stopped taking effect fails the tests that expect it instead of turning
+ * them into a second run without it (optin_is_what_the_cmdline_asked
+ * checks the kernel took it).  The last occurrence wins, as for any
+ * module parameter.
+ */
+static bool cmdline_allow_loosen(void)
+{
+	static const char key[] = "iommu_policy.allow_loosen=";
+	char buf[4096], *tok, *save;
+	bool on = false;
+
+	if (read_file("/proc/cmdline", buf, sizeof(buf)))
+		return false;
+	for (tok = strtok_r(buf, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save))
+		if (!strncmp(tok, key, sizeof(key) - 1))
+			on = strchr("1yY", tok[sizeof(key) - 1]) && tok[sizeof(key) - 1];
+	return on;
+}
+
 static bool allow_loosen(void)
 {
-	char buf[8];
+	static int asked = -1;
 
-	return !read_file("/sys/module/iommu_policy/parameters/allow_loosen",
-			  buf, sizeof(buf)) && buf[0] == 'Y';
+	if (asked < 0)
+		asked = cmdline_allow_loosen();
+	return asked;
 }
 
 static bool wait_for(volatile int *flag, int timeout_ms)
@@ -410,6 +433,21 @@ void test_cleanup(void)
 }
 
 /* --- lifecycle ---------------------------------------------------------- */
+
+/* The opt-in the command line asked for is the one the kernel applies */
+TEST(optin_is_what_the_cmdline_asked)
+{
+	char buf[8];
+
+	ASSERT_EQ(read_file("/sys/module/iommu_policy/parameters/allow_loosen",
+			    buf, sizeof(buf)), 0);
+	ASSERT_EQ(buf[0] == 'Y', allow_loosen());
+	/* "applied", or "lockdown" in a boot locked down from the command line */
+	if (allow_loosen())
+		ASSERT_STRNE(pol("allow_loosen"), "no_optin");
+	else
+		ASSERT_STREQ(pol("allow_loosen"), "no_optin");
+}
 
 TEST(attach_detach_state)
 {
