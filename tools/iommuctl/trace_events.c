@@ -158,15 +158,32 @@ static void print_json(const struct ev_record *e)
 	json_line(&j);
 }
 
+/*
+ * The wall clock when the event happened, not when it is printed (the ring
+ * buffer may hold it for a while): its bpf_ktime_get_ns() stamp is
+ * CLOCK_MONOTONIC, moved onto CLOCK_REALTIME by the clocks' offset now.
+ */
+static struct timespec event_wall_time(__u64 ts_ns)
+{
+	struct timespec mono, real;
+	__s64 wall;
+
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	clock_gettime(CLOCK_REALTIME, &real);
+	wall = (__s64)real.tv_sec * 1000000000 + real.tv_nsec -
+	       ((__s64)mono.tv_sec * 1000000000 + mono.tv_nsec - (__s64)ts_ns);
+	return (struct timespec){ .tv_sec = wall / 1000000000, .tv_nsec = wall % 1000000000 };
+}
+
 static void print_text(const struct ev_record *e)
 {
-	struct timespec now;
+	struct timespec at;
 	char when[16];
 
 	if (o->timestamp) {
-		clock_gettime(CLOCK_REALTIME, &now);
-		strftime(when, sizeof(when), "%H:%M:%S", localtime(&now.tv_sec));
-		printf("%s.%03ld ", when, now.tv_nsec / 1000000);
+		at = event_wall_time(e->ts_ns);
+		strftime(when, sizeof(when), "%H:%M:%S", localtime(&at.tv_sec));
+		printf("%s.%03ld ", when, at.tv_nsec / 1000000);
 	}
 	printf("%-15s %-16s ", kind_names[e->kind], e->dev[0] ? e->dev : "-");
 	switch (e->kind) {
