@@ -16,6 +16,7 @@ sys.path[:0] = [HERE, os.path.join(HERE, "..", "..", "vmlib")]
 from iommuvm import realdev  # noqa: E402
 from iommutest.tap import Tap  # noqa: E402
 import test_iommuctl  # noqa: E402
+import test_iommuctl_intervals  # noqa: E402
 import test_iommuctl_observe  # noqa: E402
 import test_iommuctl_policy  # noqa: E402
 import test_policy  # noqa: E402
@@ -44,7 +45,7 @@ NOOPT_POLICY_TESTS = ",".join([
     "optin_is_what_the_cmdline_asked", "needs_optin", "dma_mode_each_verdict", "dma_mode_driver_constraints_win",
     "dma_mode_strictest_wins_in_group", "resv_direct_each_verdict",
     "replace_through_link_update", "every_decision_is_traced", "pci_policy_applies",
-    "rmrr_user_claim", "failed_replacement_keeps_exit_record", "lockdown_refuses_loosening",
+    "rmrr_user_claim", "failed_replacement_keeps_exit_record",
 ])
 
 KMEMLEAK = "/sys/kernel/debug/kmemleak"
@@ -142,7 +143,8 @@ def main():
     else:
         # top and metrics on 'intel' only (the same BPF code under either IOMMU)
         suite = (test_iommuctl.first_tests(args.profile) + test_tracepoints.tests(args.profile) +
-                 test_iommuctl.tests(args.profile) + test_iommuctl_observe.tests(args.profile))
+                 test_iommuctl.tests(args.profile) + test_iommuctl_observe.tests(args.profile) +
+                 test_iommuctl_intervals.tests(args.profile))
     only, runner_only = args.only, args.only
     if args.profile == "policy-noopt" and not args.only:
         # Each prefix must still name a test: a renamed one must not drop out
@@ -165,7 +167,9 @@ def main():
     if args.profile.startswith("policy") and not args.only_python:
         # The attach policy suite (C, libbpf skeletons); its lockdown test
         # runs last, so nothing may follow it in this boot.
-        test_policy.run(tap, runner_only)
+        # Not the cmdline_ tests: they need a boot of their own
+        # (CMDLINE_PROFILES) and could only skip here
+        test_policy.run(tap, runner_only, exclude="cmdline_")
     tap.done()
     return 0
 

@@ -17,12 +17,25 @@ import time
 from iommuvm import dmabench
 from iommuvm.background import IOMMUCTL, Background
 from iommuvm.edu import Ctx, switch_mode
-from iommutest.tap import Skip, check
+from iommutest.tap import check
 from test_iommuctl import HistTrigger, hist_rows
 
 
 def dev_hits(trigger, bdf):
     return hist_rows(trigger.read(), "device").get(bdf, {}).get("hitcount", 0)
+
+
+def fq_settled(ctx, queued, fq, timeout=20):
+    """Wait until the flush queue has released every IOVA that the queued
+    unmaps ftrace counted put in it: the ground truth's own count, not a
+    sleep.  queued: a trigger keyed by device on queued unmaps; fq: one
+    keyed by domain_id on dma_fq_flush with vals released."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        released = hist_rows(fq.read(), "domain_id").get(str(ctx.domain), {}).get("released", 0)
+        if released >= dev_hits(queued, ctx.bdf):
+            return
+        time.sleep(0.05)
 
 
 def test_top_batch_matches_ftrace_hist(ctx):
@@ -149,7 +162,7 @@ def test_top_screen_in_tmux(ctx):
     """The interactive screen in tmux: sorted by device, r reverses it, >
     moves the sort to the MODE column, q quits with status 0."""
     if not shutil.which("tmux"):
-        raise Skip("no tmux (tools/deps.sh installs it)")
+        raise AssertionError("no tmux: make deps (tools/deps.sh) installs it")
     rc = "/tmp/iommuctl-top.rc"
     if os.path.exists(rc):
         os.unlink(rc)
@@ -235,7 +248,7 @@ def test_metrics_textfile_matches_ftrace_hist(ctx):
     IOVAs they released are exactly ftrace's over the window."""
     promtool = shutil.which("promtool")
     if not promtool:
-        raise Skip("no promtool (Debian's prometheus package, tools/deps.sh)")
+        raise AssertionError("no promtool: make deps installs Debian's prometheus package")
     switch_mode(ctx, "DMA-FQ")
     d = tempfile.mkdtemp(prefix="iommuctl-metrics-")
     path = os.path.join(d, PROM)
@@ -250,7 +263,9 @@ def test_metrics_textfile_matches_ftrace_hist(ctx):
         fq = HistTrigger("dma_fq_flush", "hist:keys=domain_id:vals=hitcount,released")
         try:
             dmabench.run(seconds=1)
-            time.sleep(0.5)     # the flush-queue timer: 10 ms after the last unmap
+            # the flush-queue timer, 10 ms after the last unmap: wait until
+            # it released every IOVA the window queued (ftrace's count)
+            fq_settled(ctx, unmaps, fq)
             want_map, want_unmap = dev_hits(maps, ctx.bdf), dev_hits(unmaps, ctx.bdf)
             want_fq = hist_rows(fq.read(), "domain_id").get(str(ctx.domain), {})
         finally:
@@ -315,12 +330,12 @@ def test_metrics_textfile_matches_ftrace_hist(ctx):
           f"map buckets not cumulative up to +Inf = count: {buckets}")
     check(0 < val("iommu_dma_map_duration_seconds_sum") < got_map * 0.01,
           "map _sum not in seconds")
-    if os.path.exists("/sys/kernel/iommu_policy/state"):
-        states = {dict(k[1])["state"]: v for k, v in s.items() if k[0] == "iommu_policy_state"}
-        with open("/sys/kernel/iommu_policy/state") as f:
-            cur = f.read().strip()
-        check(states.get(cur) == 1 and sum(states.values()) == 1,
-              f"iommu_policy_state {states}, sysfs {cur}")
+    # the patched kernel (every profile this runs in) has the policy's state
+    states = {dict(k[1])["state"]: v for k, v in s.items() if k[0] == "iommu_policy_state"}
+    with open("/sys/kernel/iommu_policy/state") as f:
+        cur = f.read().strip()
+    check(states.get(cur) == 1 and sum(states.values()) == 1,
+          f"iommu_policy_state {states}, sysfs {cur}")
     shutil.rmtree(d, ignore_errors=True)
 
 

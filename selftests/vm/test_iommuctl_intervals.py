@@ -1,0 +1,305 @@
+"""What a fleet runs all day: iommuctl's interval commands under traffic
+that does not stop at an interval boundary.
+
+Each command runs alone (no other tracer beside it) with one-second
+intervals while dma_map_benchmark drives the edu device on two threads and
+fio reads the NVMe disk, both across more than ten interval boundaries.
+An ftrace hist trigger on the same events, opened after the command
+attached and read after the traffic stopped, is the ground truth: the sum
+over the intervals must equal it exactly (the command reports no loss),
+and every interval's histogram, and every scrape of the metrics file, must
+be a consistent histogram (its buckets add up to its count).
+"""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+
+from iommuvm import dmabench
+from iommuvm.background import IOMMUCTL, Background
+from iommuvm.edu import Ctx, switch_mode
+from iommuvm.realdev import RealDevices
+from iommutest.tap import check
+from test_iommuctl import HistTrigger, hist_rows
+from test_iommuctl_observe import fq_settled
+
+# Traffic for this many seconds, in one-second intervals: at least
+# MIN_INTERVALS of them must carry the edu device's maps
+TRAFFIC_S = 12
+MIN_INTERVALS = 10
+
+
+class Traffic:
+    """dma_map_benchmark on the edu device (two threads) and fio on the
+    NVMe disk at once, for TRAFFIC_S seconds."""
+
+    def __init__(self, devs):
+        self.devs = devs
+
+    def run(self):
+        fio = subprocess.Popen(
+            ["fio", "--name=randread", f"--filename=/dev/{self.devs.disk}", "--rw=randread",
+             "--bs=4k", "--direct=1", "--ioengine=psync", f"--runtime={TRAFFIC_S}",
+             "--time_based", "--output-format=json"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            dmabench.run(seconds=TRAFFIC_S, threads=2)
+        finally:
+            out, err = fio.communicate(timeout=TRAFFIC_S + 120)
+        check(fio.returncode == 0, f"fio failed: {err[-500:]}")
+
+
+def hits(trigger, key, value, field="hitcount"):
+    return hist_rows(trigger.read(), key).get(str(value), {}).get(field, 0)
+
+
+def stop(tool):
+    """SIGINT: the command prints the interval under way and exits 0."""
+    tool.p.send_signal(signal.SIGINT)
+    out, _ = tool.wait()
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def consistent(h, what):
+    """A histogram of the JSON output: its buckets add up to its count."""
+    n = sum(b["count"] for b in h.get("hist", []))
+    check(n == h["count"], f"{what}: buckets add up to {n}, count {h['count']}")
+
+
+def lost_nothing(frames, what):
+    for f in frames:
+        lost = {k: v for k, v in f.get("lost", {}).items() if v}
+        check(not lost, f"{what} lost samples in an interval: {f['lost']}")
+
+
+def test_latency_intervals_sum_to_ftrace(ctx, devs):
+    """trace latency -D -j 1: per device and operation, the intervals add
+    up to ftrace's count of the window, for the edu and the NVMe disk."""
+    switch_mode(ctx, "DMA")
+    tool = Background([IOMMUCTL, "trace", "latency", "-D", "-j", "-o", "dma_map,dma_unmap",
+                       "1", "600"])
+    maps = HistTrigger("iommu_dma_map", "hist:keys=device:vals=hitcount")
+    unmaps = HistTrigger("iommu_dma_unmap", "hist:keys=device:vals=hitcount")
+    try:
+        Traffic(devs).run()
+        want = {(op, dev): hits(t, "device", dev) for op, t in (("dma_map", maps),
+                                                                 ("dma_unmap", unmaps))
+                for dev in (ctx.bdf, devs.nvme_bdf)}
+    finally:
+        maps.close()
+        unmaps.close()
+    frames = stop(tool)
+    lost_nothing(frames, "trace latency -D")
+    got, busy = {}, 0
+    for f in frames:
+        edu = 0
+        for e in f["latency"]:
+            op = "dma_unmap" if e["op"].startswith("dma_unmap") else e["op"]
+            consistent(e, f"interval at {f['time']}, {e['op']} of {e['device']}")
+            got[op, e["device"]] = got.get((op, e["device"]), 0) + e["count"]
+            edu += e["count"] if e["device"] == ctx.bdf else 0
+        busy += edu > 0
+    print(f"# trace latency -D: {len(frames)} intervals, {busy} with edu traffic; "
+          f"iommuctl {got}; ftrace {want}")
+    check(busy >= MIN_INTERVALS, f"only {busy} intervals carried the edu's maps")
+    for k, n in want.items():
+        check(n > 0, f"ftrace saw no {k[0]} of {k[1]}")
+        check(got.get(k, 0) == n, f"{k[0]} of {k[1]}: iommuctl {got.get(k, 0)}, ftrace {n}")
+
+
+def test_flush_intervals_sum_to_ftrace(ctx, devs):
+    """trace flush -j 1 in lazy mode: the edu domain's flush-queue flushes
+    and the IOVAs they released, over the intervals, are ftrace's."""
+    switch_mode(ctx, "DMA-FQ")
+    tool = Background([IOMMUCTL, "trace", "flush", "-j", "1", "600"])
+    fq = HistTrigger("dma_fq_flush", "hist:keys=domain_id:vals=hitcount,released")
+    queued = HistTrigger("iommu_dma_unmap", "hist:keys=device:vals=hitcount if queued == 1")
+    try:
+        Traffic(devs).run()
+        fq_settled(ctx, queued, fq)
+        want_n = hits(fq, "domain_id", ctx.domain)
+        want_rel = hits(fq, "domain_id", ctx.domain, "released")
+    finally:
+        fq.close()
+        queued.close()
+    frames = stop(tool)
+    lost_nothing(frames, "trace flush")
+    n = rel = busy = 0
+    for f in frames:
+        mine = [d for d in f["domains"] if d["domain"] == ctx.domain]
+        check(len(mine) <= 1, f"domain {ctx.domain} twice in an interval: {mine}")
+        for d in mine:
+            fl = d["flushes"]
+            c = sum(fl.get(k, {}).get("count", 0) for k in ("fq_timer", "fq_full"))
+            n += c
+            rel += sum(fl.get(k, {}).get("released", 0) for k in ("fq_timer", "fq_full"))
+            busy += c > 0
+            for name in ("range_bytes", "exposure_ns"):
+                if name in d:
+                    consistent(d[name], f"interval at {f['time']}, {name}")
+    print(f"# trace flush: {len(frames)} intervals, {busy} with edu flushes; "
+          f"iommuctl {n} releasing {rel}, ftrace {want_n} releasing {want_rel}")
+    check(busy >= MIN_INTERVALS, f"only {busy} intervals carried the edu's flushes")
+    check(want_n > 0 and n == want_n and rel == want_rel,
+          f"flush-queue flushes: iommuctl {n} releasing {rel}, ftrace {want_n} "
+          f"releasing {want_rel}")
+
+
+def test_top_frames_sum_to_ftrace(ctx, devs):
+    """top -b -j 1: each device's maps and unmaps over the frames are
+    ftrace's, for the edu and the NVMe disk."""
+    switch_mode(ctx, "DMA")
+    tool = Background([IOMMUCTL, "top", "-b", "-j", "1", "600"])
+    maps = HistTrigger("iommu_dma_map", "hist:keys=device:vals=hitcount")
+    unmaps = HistTrigger("iommu_dma_unmap", "hist:keys=device:vals=hitcount")
+    try:
+        Traffic(devs).run()
+        want = {(op, dev): hits(t, "device", dev) for op, t in (("map", maps), ("unmap", unmaps))
+                for dev in (ctx.bdf, devs.nvme_bdf)}
+    finally:
+        maps.close()
+        unmaps.close()
+    frames = stop(tool)
+    lost_nothing(frames, "top")
+    got, busy = {}, 0
+    for f in frames:
+        for d in f["devices"]:
+            for op in ("map", "unmap"):
+                got[op, d["device"]] = got.get((op, d["device"]), 0) + d[op]["count"]
+            busy += d["device"] == ctx.bdf and d["map"]["count"] > 0
+    print(f"# top -b -j: {len(frames)} frames, {busy} with edu traffic; "
+          f"top {dict((k, v) for k, v in got.items() if k in want)}; ftrace {want}")
+    check(busy >= MIN_INTERVALS, f"only {busy} frames carried the edu's maps")
+    for k, n in want.items():
+        check(n > 0, f"ftrace saw no {k[0]} of {k[1]}")
+        check(got.get(k, 0) == n, f"{k[0]}s of {k[1]}: top {got.get(k, 0)}, ftrace {n}")
+
+
+BUCKET = re.compile(r'^(iommu_dma_(?:map|unmap)_duration_seconds)_(bucket|count)\{(.*)\} (\S+)$')
+
+
+def scrape_histograms(text):
+    """{(family, labels without le): ([(le, value)], count)} of a scrape"""
+    out = {}
+    for line in text.splitlines():
+        m = BUCKET.match(line)
+        if not m:
+            continue
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', m[3]))
+        le = labels.pop("le", None)
+        key = (m[1], tuple(sorted(labels.items())))
+        buckets, count = out.get(key, ([], None))
+        if m[2] == "bucket":
+            buckets.append((float(le), float(m[4])))
+        else:
+            count = float(m[4])
+        out[key] = (buckets, count)
+    return out
+
+
+class Scraper(threading.Thread):
+    """Reads the metrics file as a Prometheus server would, every 50 ms,
+    and checks each scrape: every histogram's buckets are cumulative and
+    end at +Inf = _count, and no _count goes down from one scrape to the
+    next."""
+
+    def __init__(self, path):
+        super().__init__(daemon=True)
+        self.path, self.stop, self.scrapes, self.bad = path, False, 0, []
+        self.last = {}
+
+    def run(self):
+        while not self.stop:
+            try:
+                with open(self.path) as f:
+                    text = f.read()
+            except FileNotFoundError:
+                continue
+            self.scrapes += 1
+            for key, (buckets, count) in scrape_histograms(text).items():
+                vals = [v for _, v in sorted(buckets)]
+                if (not buckets or vals != sorted(vals) or sorted(buckets)[-1][0] != float("inf")
+                        or vals[-1] != count):
+                    self.bad.append(f"{key}: buckets {sorted(buckets)[-3:]} count {count}")
+                if count is not None and count < self.last.get(key, 0):
+                    self.bad.append(f"{key}: _count {self.last[key]} then {count}")
+                self.last[key] = count
+            time.sleep(0.05)
+
+
+def test_metrics_scrapes_consistent_and_exact(ctx, devs):
+    """metrics -t DIR 1 in lazy mode under traffic: every scrape is a valid
+    histogram, counts never go down, and the last scrape's counts of the
+    edu's and the NVMe's maps and the edu's queued unmaps are ftrace's."""
+    switch_mode(ctx, "DMA-FQ")
+    d = tempfile.mkdtemp(prefix="iommuctl-metrics-")
+    path = os.path.join(d, "iommu.prom")
+    tool = Background([IOMMUCTL, "metrics", "-t", d, "1"])
+    scraper = Scraper(path)
+    scraper.start()
+    try:
+        maps = HistTrigger("iommu_dma_map", "hist:keys=device:vals=hitcount")
+        queued = HistTrigger("iommu_dma_unmap",
+                             "hist:keys=device:vals=hitcount if queued == 1")
+        try:
+            Traffic(devs).run()
+            want_map = {dev: hits(maps, "device", dev) for dev in (ctx.bdf, devs.nvme_bdf)}
+            want_q = hits(queued, "device", ctx.bdf)
+        finally:
+            maps.close()
+            queued.close()
+        # Two replacements after the window: the last one has all of it
+        for _ in range(2):
+            ino = os.stat(path).st_ino
+            deadline = time.monotonic() + 30
+            while os.stat(path).st_ino == ino and time.monotonic() < deadline:
+                time.sleep(0.05)
+        with open(path) as f:
+            text = f.read()
+    finally:
+        scraper.stop = True
+        scraper.join()
+        tool.p.send_signal(signal.SIGINT)
+        tool.wait()
+    last = scrape_histograms(text)
+
+    def count(family, dev, **labels):
+        key = (family, tuple(sorted({"device": dev, **labels}.items())))
+        return last.get(key, ([], 0))[1] or 0
+
+    got_map = {dev: count("iommu_dma_map_duration_seconds", dev) for dev in want_map}
+    got_q = count("iommu_dma_unmap_duration_seconds", ctx.bdf, mode="queued")
+    print(f"# metrics: {scraper.scrapes} scrapes; maps {got_map} queued {got_q}; "
+          f"ftrace maps {want_map} queued {want_q}")
+    check(scraper.scrapes > 50 and not scraper.bad,
+          f"{len(scraper.bad)} bad scrapes of {scraper.scrapes}: {scraper.bad[:3]}")
+    for dev, n in want_map.items():
+        check(n > 0 and got_map[dev] == n, f"maps of {dev}: metrics {got_map[dev]}, ftrace {n}")
+    check(want_q > 0 and got_q == want_q, f"queued unmaps: metrics {got_q}, ftrace {want_q}")
+
+
+def tests(profile):
+    if profile != "intel" or not os.access(IOMMUCTL, os.X_OK):
+        return []
+    ctx = Ctx(profile)
+    order = [
+        test_latency_intervals_sum_to_ftrace,
+        test_flush_intervals_sum_to_ftrace,
+        test_top_frames_sum_to_ftrace,
+        test_metrics_scrapes_consistent_and_exact,
+    ]
+
+    def run(fn):
+        devs = RealDevices()
+        try:
+            return fn(ctx, devs)
+        finally:
+            devs.unload()
+
+    return [("iommuctl_" + fn.__name__[len("test_"):], (lambda fn=fn: run(fn)))
+            for fn in order]
