@@ -41,6 +41,10 @@
 #include "test_policy.skel.h"
 #include "test_sleepable.skel.h"
 
+#ifndef ASSERT_LE
+#define ASSERT_LE(a, b) __ASSERT_OP(a, <=, b)
+#endif
+
 #define POLICY_DIR	"/sys/kernel/iommu_policy/"
 #define VERDICTS	"/sys/kernel/debug/iommu_policy/verdicts"
 #define MOCK_CTL	"/sys/kernel/debug/iommu_policy_mock/ctl"
@@ -401,6 +405,25 @@ static void set_decision_timeout(unsigned int ms)
 	snprintf(buf, sizeof(buf), "%u", ms);
 	if (write_file(DECISION_TIMEOUT, buf))
 		__FAIL("cannot write %s: %s", DECISION_TIMEOUT, strerror(errno));
+}
+
+/*
+ * Delay the fail-safe's detach by @ms (0: none), to probe while it is
+ * pending. The knob comes with the mock IOMMU (CONFIG_IOMMU_POLICY_MOCK,
+ * kernel/config/50-policy.config; kernel/patches-6.12/0020), which every
+ * test that uses it needs anyway: without it the kernel or its config is
+ * broken, never a reason to test less.
+ */
+static void set_detach_delay(unsigned int ms)
+{
+	char buf[16];
+	int ret;
+
+	snprintf(buf, sizeof(buf), "%u", ms);
+	ret = write_file(DETACH_DELAY, buf);
+	if (ret)
+		__FAIL("cannot write %s: %s (CONFIG_IOMMU_POLICY_MOCK creates it)",
+		       DETACH_DELAY, strerror(-ret));
 }
 
 /* Delete what a test left behind: its devices, its policy, its bound */
@@ -1037,8 +1060,7 @@ TEST(invalid_verdict_detaches_policy)
 	long long n;
 
 	/* hold the fail-safe's detach, to probe while it is pending */
-	if (!access(DETACH_DELAY, W_OK))
-		ASSERT_EQ(write_file(DETACH_DELAY, "2000"), 0);
+	set_detach_delay(2000);
 	skel = policy(&link, 0, 77, 0, 0, 0);
 	MOCK_OK("add pt-x0");
 	/* the decision falls back to the kernel's */
@@ -1046,15 +1068,13 @@ TEST(invalid_verdict_detaches_policy)
 	ASSERT_RECORD("pt-x0", "dma_mode", IOMMU_POLICY_DMA_LAZY, "invalid");
 	ASSERT_EQ(pol_ll("nr_invalid"), invalid + 1);
 	ASSERT_EQ(pol_ll("nr_errors"), errors + 1);
-	if (!access(DETACH_DELAY, W_OK)) {
-		/* still attached, but failed: it is asked nothing more */
-		n = pol_ll("nr_dma_mode");
-		MOCK_OK("add pt-x3");
-		ASSERT_STREQ(pol("state"), "enabled");
-		ASSERT_EQ(pol_ll("nr_dma_mode"), n);
-		ASSERT_STREQ(group_type("pt-x3"), "DMA-FQ");
-		ASSERT_EQ(write_file(DETACH_DELAY, "0"), 0);
-	}
+	/* still attached, but failed: it is asked nothing more */
+	n = pol_ll("nr_dma_mode");
+	MOCK_OK("add pt-x3");
+	ASSERT_STREQ(pol("state"), "enabled");
+	ASSERT_EQ(pol_ll("nr_dma_mode"), n);
+	ASSERT_STREQ(group_type("pt-x3"), "DMA-FQ");
+	set_detach_delay(0);
 
 	expect_failsafe_detach(link, "dma_mode", "pt-x0");
 	ASSERT_STRSTR(pol("last_exit_msg"), "dma_mode(pt-x0) returned 77");
@@ -1397,17 +1417,26 @@ static void trace_begin(const char *inst)
 	ASSERT_EQ(write_file(path, "1"), 0);
 }
 
-static int trace_end(const char *inst, const char *hook)
+/* Stop tracing decisions in @inst; trace_count() reads what it saw */
+static void trace_stop(const char *inst)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path),
+		 TRACEFS "instances/%s/events/iommu/policy_decision/enable", inst);
+	write_file(path, "0");
+}
+
+static int trace_count(const char *inst, const char *hook)
 {
 	static char buf[1 << 20];
 	char path[256], want[64], *line;
 	int n = 0, lines = 0;
 
-	snprintf(path, sizeof(path),
-		 TRACEFS "instances/%s/events/iommu/policy_decision/enable", inst);
-	write_file(path, "0");
 	snprintf(path, sizeof(path), TRACEFS "instances/%s/trace", inst);
 	ASSERT_EQ(read_file(path, buf, sizeof(buf)), 0);
+	/* a trace that filled buf would be counted short */
+	ASSERT_LE(strlen(buf), sizeof(buf) - 16);
 	snprintf(want, sizeof(want), "hook=%s ", hook);
 	for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
 		lines++;
@@ -1416,9 +1445,15 @@ static int trace_end(const char *inst, const char *hook)
 	}
 	TH_LOG("trace instance %s: %d lines, %d %s decisions", inst, lines, n,
 	       hook);
+	return n;
+}
+
+static void trace_end(const char *inst)
+{
+	char path[256];
+
 	snprintf(path, sizeof(path), TRACEFS "instances/%s", inst);
 	rmdir(path);
-	return n;
 }
 
 struct fault_ctx {
@@ -1522,15 +1557,59 @@ static int op_mock_add(void *p)
 	return mock("add pt-fd");
 }
 
+/* The walk of a device add, attempt by attempt */
+struct add_walk {
+	struct test_policy *skel;
+	int driver_fallbacks, attempts, added;
+	/* the counters and the program's calls before the attempt */
+	long long trust, dma, calls;
+	/* the decisions of all attempts */
+	long long trusts, dmas;
+};
+
+static void add_walk_snapshot(struct add_walk *w)
+{
+	w->trust = pol_ll("nr_dev_trust");
+	w->dma = pol_ll("nr_dma_mode");
+	w->calls = w->skel->bss->calls;
+}
+
 /*
  * The mock driver's device add, the IOMMU probe, its default domain and
  * the policy's decisions, all in this task: added and decided, or gone.
  */
 static void check_mock_add(void *p, int n, int ret)
 {
-	int *driver_fallbacks = p;
+	struct add_walk *w = p;
+	long long trust = pol_ll("nr_dev_trust") - w->trust;
+	long long dma = pol_ll("nr_dma_mode") - w->dma;
+	long long calls = (long long)w->skel->bss->calls - w->calls;
 	char path[256], type[64];
 	struct record r;
+
+	/*
+	 * What the attempt must have asked, from the attempt itself rather
+	 * than from the function that counts and traces: the policy stays
+	 * attached throughout (asserted after the walk), so an added device
+	 * was probed once, and a probe asks dev_trust() once and, its group
+	 * (no group= tag) being new, dma_mode() once. An attempt the fault
+	 * failed has no exact count, where the fault struck decides: at
+	 * most one dev_trust(), and a dma_mode() only after it. The program
+	 * itself saw every call the kernel counted (its calls, pt-* only).
+	 */
+	if (!ret) {
+		ASSERT_EQ(trust, 1);
+		ASSERT_EQ(dma, 1);
+	} else {
+		ASSERT_GE(dma, 0);
+		ASSERT_LE(dma, trust);
+		ASSERT_LE(trust, 1);
+	}
+	ASSERT_EQ(calls, trust + dma);
+	w->trusts += trust;
+	w->dmas += dma;
+	w->attempts++;
+	w->added += !ret;
 
 	snprintf(path, sizeof(path), PLATFORM "pt-fd/iommu_group/type");
 	if (!ret) {
@@ -1544,7 +1623,7 @@ static void check_mock_add(void *p, int n, int ret)
 		if (!strcmp(r.reason, "driver")) {
 			TH_LOG("fault point %d: the strict domain failed, the kernel's is in effect", n);
 			ASSERT_STREQ(group_type("pt-fd"), "DMA-FQ");
-			(*driver_fallbacks)++;
+			w->driver_fallbacks++;
 		} else {
 			ASSERT_STREQ(r.reason, "applied");
 			ASSERT_STREQ(group_type("pt-fd"), "DMA");
@@ -1557,19 +1636,23 @@ static void check_mock_add(void *p, int n, int ret)
 	}
 	mock("del pt-fd");
 	ASSERT_TRUE(access(PLATFORM "pt-fd", F_OK));
+	/* what the next attempt starts from: the del must decide nothing */
+	add_walk_snapshot(w);
 }
 
 TEST_TIMEOUT(failed_allocations_while_a_device_is_added_and_decided, 900)
 {
-	long long n = pol_ll("nr_dma_mode"), errors = pol_ll("nr_errors");
-	long long clamped = pol_ll("nr_clamped");
-	int driver_fallbacks = 0;
-	struct test_policy *skel;
+	long long errors = pol_ll("nr_errors"), clamped = pol_ll("nr_clamped");
+	struct add_walk w = {};
 	struct bpf_link *link;
+	long long trust, dma;
 
 	fault_injection_setup();
-	skel = policy(&link, 0, IOMMU_POLICY_DMA_STRICT, 0, 0, 0);
+	w.skel = policy(&link, 0, IOMMU_POLICY_DMA_STRICT, 0, 0, 0);
 	trace_begin("fault_walk");
+	add_walk_snapshot(&w);
+	trust = w.trust;
+	dma = w.dma;
 	/*
 	 * The walk must reach the allocation of the domain the policy chose.
 	 * Allocations this task makes for others can step over it: a debug
@@ -1578,23 +1661,31 @@ TEST_TIMEOUT(failed_allocations_while_a_device_is_added_and_decided, 900)
 	 * point in one attempt and the (n+1)-th is past the domain in the
 	 * next. A walk that steps over it is walked again, at most twice.
 	 */
-	for (int walk = 1; walk <= 3 && !driver_fallbacks; walk++) {
+	for (int walk = 1; walk <= 3 && !w.driver_fallbacks; walk++) {
 		if (walk > 1)
 			TH_LOG("walk %d: the last walk never failed the strict domain", walk);
-		fail_nth_walk(op_mock_add, check_mock_add, &driver_fallbacks);
+		fail_nth_walk(op_mock_add, check_mock_add, &w);
 	}
-	ASSERT_GT(driver_fallbacks, 0);
+	trace_stop("fault_walk");
+	ASSERT_GT(w.driver_fallbacks, 0);
+	ASSERT_GT(w.added, 0);
+	TH_LOG("%d attempts, %d added: %lld dev_trust and %lld dma_mode decisions",
+	       w.attempts, w.added, w.trusts, w.dmas);
 	/*
-	 * every decision made counted and traced once, failed probes too,
-	 * and each verdict found not in effect traced once more, as clamped
+	 * Nothing decided outside the attempts' adds; every decision made
+	 * counted and traced once, failed probes too, and each verdict found
+	 * not in effect traced once more, as clamped
 	 */
-	ASSERT_EQ(trace_end("fault_walk", "dma_mode"),
-		  pol_ll("nr_dma_mode") - n + driver_fallbacks);
-	ASSERT_EQ(pol_ll("nr_clamped") - clamped, driver_fallbacks);
+	ASSERT_EQ(pol_ll("nr_dev_trust") - trust, w.trusts);
+	ASSERT_EQ(pol_ll("nr_dma_mode") - dma, w.dmas);
+	ASSERT_EQ(trace_count("fault_walk", "dev_trust"), w.trusts);
+	ASSERT_EQ(trace_count("fault_walk", "dma_mode"), w.dmas + w.driver_fallbacks);
+	trace_end("fault_walk");
+	ASSERT_EQ(pol_ll("nr_clamped") - clamped, w.driver_fallbacks);
 	ASSERT_STREQ(pol("state"), "enabled");
 	ASSERT_EQ(pol_ll("nr_errors"), errors);
 	detach(link);
-	test_policy__destroy(skel);
+	test_policy__destroy(w.skel);
 }
 
 /* --- races -------------------------------------------------------------- */
@@ -2063,9 +2154,7 @@ TEST_TIMEOUT(error_detach_spares_new_link_of_same_map, 120)
 	struct test_policy *a;
 	struct pollfd pfd;
 
-	if (access(DETACH_DELAY, W_OK))
-		SKIP("no %s: kernel without the mock IOMMU", DETACH_DELAY);
-	ASSERT_EQ(write_file(DETACH_DELAY, "1000"), 0);
+	set_detach_delay(1000);
 	a = load_policy("race_c");
 	a->bss->def.dma = 77;
 	l1 = attach(a);
@@ -2087,7 +2176,7 @@ TEST_TIMEOUT(error_detach_spares_new_link_of_same_map, 120)
 	ASSERT_TRUE(pfd.revents & POLLHUP);
 	/* ... and the second survives the delayed detach */
 	usleep(1500000);
-	write_file(DETACH_DELAY, "0");
+	set_detach_delay(0);
 	ASSERT_STREQ(pol("state"), "enabled");
 	ASSERT_STREQ(pol("name"), "race_c");
 	pfd = (struct pollfd){ .fd = bpf_link__fd(l2), .events = POLLIN };
