@@ -397,8 +397,14 @@ int cmd_metrics(int argc, char **argv)
 	fprintf(stderr, "Tracing IOMMU activity for metrics%s%s, every %d s... %s\n",
 		env.dir ? " in " : "", env.dir ? env.dir : "", env.interval,
 		env.count < 0 ? "Hit Ctrl-C to end." : "");
-	while (!exiting && (env.count < 0 || written < env.count)) {
-		sleep(env.interval);	/* a signal ends the sleep early */
+	/* The counts up to a Ctrl-C or SIGTERM are still written (see
+	 * trace_loop_run) */
+	while (env.count < 0 || written < env.count) {
+		bool final;
+
+		if (!exiting)
+			sleep(env.interval);	/* a signal ends the sleep early */
+		final = exiting;
 		err = devstats_collect(&ds);
 		if (err) {
 			err = p_err("out of memory");
@@ -408,14 +414,16 @@ int cmd_metrics(int argc, char **argv)
 		if (to_stdout) {
 			write_metrics(stdout, &ds);
 			fflush(stdout);
-			continue;
+		} else {
+			err = write_textfile(&ds);
+			if (err) {
+				/* A full disk may clear: the counters carry on */
+				p_warn("writing %s/%s: %s", env.dir, PROM_FILE, strerror(-err));
+				err = 0;
+			}
 		}
-		err = write_textfile(&ds);
-		if (err) {
-			/* A full disk may clear: the counters carry on */
-			p_warn("writing %s/%s: %s", env.dir, PROM_FILE, strerror(-err));
-			err = 0;
-		}
+		if (final)
+			break;
 	}
 out:
 	devstats_close(&ds);

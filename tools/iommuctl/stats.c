@@ -218,10 +218,19 @@ void trace_loop_run(const struct trace_loop *loop)
 	trace_handle_signals();
 	fprintf(stderr, "%s %s\n", loop->banner, o->nargs ? "" : "Hit Ctrl-C to end.");
 	start = last = monotonic_s();
-	while (!exiting && printed < o->count) {
+	/*
+	 * Ctrl-C ends the interval under way, which is still printed.  A read
+	 * that began after the signal is the last; one the signal interrupted
+	 * (it landed while an interval was read or printed, not in the sleep)
+	 * is followed by one more, at once, so nothing after it is lost.
+	 */
+	while (printed < o->count) {
+		bool final;
 		double now;
 
-		sleep(o->interval);	/* a signal ends the sleep early */
+		if (!exiting)
+			sleep(o->interval);	/* a signal ends the sleep early */
+		final = exiting;
 		now = monotonic_s();
 		loop->read_losses(loop->ctx, &cur);
 		trace_losses_delta(&delta, &cur, &prev);
@@ -229,6 +238,8 @@ void trace_loop_run(const struct trace_loop *loop)
 		loop->print(loop->ctx, now - last, &delta, &ts);
 		last = now;
 		printed++;
+		if (final)
+			break;
 	}
 	if (o->stats) {
 		loop->read_losses(loop->ctx, &cur);

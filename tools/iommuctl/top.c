@@ -573,8 +573,14 @@ static int run_batch(struct devstats *ds)
 
 	fprintf(stderr, "Tracing IOMMU activity per device... %s\n",
 		env.count < 0 ? "Hit Ctrl-C to end." : "");
-	while (!exiting && (env.count < 0 || frames < env.count)) {
-		sleep(env.interval);	/* a signal ends the sleep early */
+	/* Ctrl-C ends the frame under way, which is still printed (see
+	 * trace_loop_run) */
+	while (env.count < 0 || frames < env.count) {
+		bool final;
+
+		if (!exiting)
+			sleep(env.interval);	/* a signal ends the sleep early */
+		final = exiting;
 		if (devstats_collect(ds))
 			return p_err("out of memory");
 		if (json_output)
@@ -582,6 +588,8 @@ static int run_batch(struct devstats *ds)
 		else
 			print_text_frame(ds);
 		frames++;
+		if (final)
+			break;
 	}
 	return 0;
 }
