@@ -28,41 +28,78 @@ from iommutest.tap import check
 from test_iommuctl import HistTrigger, hist_rows
 from test_iommuctl_observe import fq_settled
 
-# Traffic for this many seconds, in one-second intervals: at least
-# MIN_INTERVALS of them must carry the edu device's maps
-TRAFFIC_S = 12
+# At least this many of the command's intervals (frames, metrics files)
+# must pass while both kinds of traffic run; the traffic lasts until they
+# have, within TRAFFIC_MAX_S
 MIN_INTERVALS = 10
+TRAFFIC_MAX_S = 120
+
+
+class Tool:
+    """An interval command in the background, its stdout read as it comes
+    (one JSON object a line), so that the traffic can last until enough
+    intervals have passed."""
+
+    def __init__(self, *args):
+        self.bg = Background([IOMMUCTL, *args])
+        self.lines = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.bg.p.stdout:
+            if line.strip():
+                self.lines.append(line)
+
+    def stop(self):
+        """SIGINT: the command prints the interval under way and exits 0.
+        Its intervals, parsed."""
+        self.bg.p.send_signal(signal.SIGINT)
+        rc = self.bg.p.wait(timeout=120)
+        self.reader.join(timeout=60)
+        err = self.bg.early + self.bg.p.stderr.read()
+        check(rc == 0, f"{' '.join(self.bg.argv)} exited {rc}: {err[-1000:]}")
+        return [json.loads(line) for line in self.lines]
 
 
 class Traffic:
-    """dma_map_benchmark on the edu device (two threads) and fio on the
-    NVMe disk at once, for TRAFFIC_S seconds."""
+    """fio reading the NVMe disk and, once its I/O flows, dma_map_benchmark
+    on the edu device (two threads), both until the command has passed more
+    than MIN_INTERVALS intervals (progress(): how many it has so far)."""
 
     def __init__(self, devs):
         self.devs = devs
 
-    def run(self):
+    def reads(self):
+        with open(f"/sys/block/{self.devs.disk}/stat") as f:
+            return int(f.read().split()[0])
+
+    def run(self, progress):
         fio = subprocess.Popen(
             ["fio", "--name=randread", f"--filename=/dev/{self.devs.disk}", "--rw=randread",
-             "--bs=4k", "--direct=1", "--ioengine=psync", f"--runtime={TRAFFIC_S}",
+             "--bs=4k", "--direct=1", "--ioengine=psync", f"--runtime={TRAFFIC_MAX_S + 60}",
              "--time_based", "--output-format=json"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
-            dmabench.run(seconds=TRAFFIC_S, threads=2)
+            # fio takes a while to start; the benchmark's two threads would
+            # starve it: wait for its reads to reach the disk
+            first, deadline = self.reads(), time.monotonic() + 60
+            while self.reads() < first + 100 and time.monotonic() < deadline:
+                check(fio.poll() is None, f"fio exited {fio.returncode} before it read")
+                time.sleep(0.1)
+            check(self.reads() >= first + 100, "fio made no reads of the NVMe disk in 60 s")
+            deadline = time.monotonic() + TRAFFIC_MAX_S
+            base = progress()
+            while progress() - base <= MIN_INTERVALS and time.monotonic() < deadline:
+                dmabench.run(seconds=2, threads=2)
+            check(fio.poll() is None, f"fio ended before the benchmark: {fio.returncode}")
         finally:
-            out, err = fio.communicate(timeout=TRAFFIC_S + 120)
-        check(fio.returncode == 0, f"fio failed: {err[-500:]}")
+            fio.send_signal(signal.SIGINT)
+            fio.communicate(timeout=120)
 
 
 def hits(trigger, key, value, field="hitcount"):
     return hist_rows(trigger.read(), key).get(str(value), {}).get(field, 0)
-
-
-def stop(tool):
-    """SIGINT: the command prints the interval under way and exits 0."""
-    tool.p.send_signal(signal.SIGINT)
-    out, _ = tool.wait()
-    return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
 def consistent(h, what):
@@ -81,19 +118,18 @@ def test_latency_intervals_sum_to_ftrace(ctx, devs):
     """trace latency -D -j 1: per device and operation, the intervals add
     up to ftrace's count of the window, for the edu and the NVMe disk."""
     switch_mode(ctx, "DMA")
-    tool = Background([IOMMUCTL, "trace", "latency", "-D", "-j", "-o", "dma_map,dma_unmap",
-                       "1", "600"])
+    tool = Tool("trace", "latency", "-D", "-j", "-o", "dma_map,dma_unmap", "1", "600")
     maps = HistTrigger("iommu_dma_map", "hist:keys=device:vals=hitcount")
     unmaps = HistTrigger("iommu_dma_unmap", "hist:keys=device:vals=hitcount")
     try:
-        Traffic(devs).run()
+        Traffic(devs).run(lambda: len(tool.lines))
         want = {(op, dev): hits(t, "device", dev) for op, t in (("dma_map", maps),
                                                                  ("dma_unmap", unmaps))
                 for dev in (ctx.bdf, devs.nvme_bdf)}
     finally:
         maps.close()
         unmaps.close()
-    frames = stop(tool)
+    frames = tool.stop()
     lost_nothing(frames, "trace latency -D")
     got, busy = {}, 0
     for f in frames:
@@ -116,18 +152,18 @@ def test_flush_intervals_sum_to_ftrace(ctx, devs):
     """trace flush -j 1 in lazy mode: the edu domain's flush-queue flushes
     and the IOVAs they released, over the intervals, are ftrace's."""
     switch_mode(ctx, "DMA-FQ")
-    tool = Background([IOMMUCTL, "trace", "flush", "-j", "1", "600"])
+    tool = Tool("trace", "flush", "-j", "1", "600")
     fq = HistTrigger("dma_fq_flush", "hist:keys=domain_id:vals=hitcount,released")
     queued = HistTrigger("iommu_dma_unmap", "hist:keys=device:vals=hitcount if queued == 1")
     try:
-        Traffic(devs).run()
+        Traffic(devs).run(lambda: len(tool.lines))
         fq_settled(ctx, queued, fq)
         want_n = hits(fq, "domain_id", ctx.domain)
         want_rel = hits(fq, "domain_id", ctx.domain, "released")
     finally:
         fq.close()
         queued.close()
-    frames = stop(tool)
+    frames = tool.stop()
     lost_nothing(frames, "trace flush")
     n = rel = busy = 0
     for f in frames:
@@ -154,17 +190,17 @@ def test_top_frames_sum_to_ftrace(ctx, devs):
     """top -b -j 1: each device's maps and unmaps over the frames are
     ftrace's, for the edu and the NVMe disk."""
     switch_mode(ctx, "DMA")
-    tool = Background([IOMMUCTL, "top", "-b", "-j", "1", "600"])
+    tool = Tool("top", "-b", "-j", "1", "600")
     maps = HistTrigger("iommu_dma_map", "hist:keys=device:vals=hitcount")
     unmaps = HistTrigger("iommu_dma_unmap", "hist:keys=device:vals=hitcount")
     try:
-        Traffic(devs).run()
+        Traffic(devs).run(lambda: len(tool.lines))
         want = {(op, dev): hits(t, "device", dev) for op, t in (("map", maps), ("unmap", unmaps))
                 for dev in (ctx.bdf, devs.nvme_bdf)}
     finally:
         maps.close()
         unmaps.close()
-    frames = stop(tool)
+    frames = tool.stop()
     lost_nothing(frames, "top")
     got, busy = {}, 0
     for f in frames:
@@ -211,12 +247,13 @@ class Scraper(threading.Thread):
     def __init__(self, path):
         super().__init__(daemon=True)
         self.path, self.stop, self.scrapes, self.bad = path, False, 0, []
-        self.last = {}
+        self.last, self.files = {}, set()
 
     def run(self):
         while not self.stop:
             try:
                 with open(self.path) as f:
+                    self.files.add(os.fstat(f.fileno()).st_ino)
                     text = f.read()
             except FileNotFoundError:
                 continue
@@ -240,6 +277,7 @@ def test_metrics_scrapes_consistent_and_exact(ctx, devs):
     d = tempfile.mkdtemp(prefix="iommuctl-metrics-")
     path = os.path.join(d, "iommu.prom")
     tool = Background([IOMMUCTL, "metrics", "-t", d, "1"])
+    check(os.path.exists(path), "no metrics file right after the programs attached")
     scraper = Scraper(path)
     scraper.start()
     try:
@@ -247,7 +285,7 @@ def test_metrics_scrapes_consistent_and_exact(ctx, devs):
         queued = HistTrigger("iommu_dma_unmap",
                              "hist:keys=device:vals=hitcount if queued == 1")
         try:
-            Traffic(devs).run()
+            Traffic(devs).run(lambda: len(scraper.files))
             want_map = {dev: hits(maps, "device", dev) for dev in (ctx.bdf, devs.nvme_bdf)}
             want_q = hits(queued, "device", ctx.bdf)
         finally:
