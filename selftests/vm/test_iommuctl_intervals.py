@@ -108,10 +108,28 @@ def consistent(h, what):
     check(n == h["count"], f"{what}: buckets add up to {n}, count {h['count']}")
 
 
-def lost_nothing(frames, what):
+def lost(frames, what):
+    """The samples the command says it lost over all its intervals.  No
+    map may fill up here; a program run the kernel skipped because the
+    same program was already running on that CPU (an NVMe completion
+    interrupting the benchmark's unmap) is counted as 'recursion'."""
+    total = 0
     for f in frames:
-        lost = {k: v for k, v in f.get("lost", {}).items() if v}
-        check(not lost, f"{what} lost samples in an interval: {f['lost']}")
+        check(not f["lost"].get("map_full"), f"{what}: a map was full: {f['lost']}")
+        total += sum(v for v in f["lost"].values() if isinstance(v, int))
+    return total
+
+
+def agree(got, want, n_lost, what):
+    """Exactly ftrace's counts, short of them by no more than the command
+    says it lost (every key), and by nothing at all when it lost nothing."""
+    short = {k: n - got.get(k, 0) for k, n in want.items()}
+    print(f"# {what}: ftrace {want}, short by {short}, reported lost {n_lost}")
+    for k, n in want.items():
+        check(n > 0, f"{what}: ftrace saw no {k[0]} of {k[1]}")
+        check(short[k] >= 0, f"{what}: {k[0]} of {k[1]}: {got.get(k, 0)}, more than ftrace's {n}")
+    check(sum(short.values()) <= n_lost,
+          f"{what}: short of ftrace by {sum(short.values())} ({short}), lost only {n_lost}")
 
 
 def test_latency_intervals_sum_to_ftrace(ctx, devs):
@@ -130,7 +148,7 @@ def test_latency_intervals_sum_to_ftrace(ctx, devs):
         maps.close()
         unmaps.close()
     frames = tool.stop()
-    lost_nothing(frames, "trace latency -D")
+    n_lost = lost(frames, "trace latency -D")
     got, busy = {}, 0
     for f in frames:
         edu = 0
@@ -143,9 +161,7 @@ def test_latency_intervals_sum_to_ftrace(ctx, devs):
     print(f"# trace latency -D: {len(frames)} intervals, {busy} with edu traffic; "
           f"iommuctl {got}; ftrace {want}")
     check(busy >= MIN_INTERVALS, f"only {busy} intervals carried the edu's maps")
-    for k, n in want.items():
-        check(n > 0, f"ftrace saw no {k[0]} of {k[1]}")
-        check(got.get(k, 0) == n, f"{k[0]} of {k[1]}: iommuctl {got.get(k, 0)}, ftrace {n}")
+    agree(got, want, n_lost, "trace latency -D")
 
 
 def test_flush_intervals_sum_to_ftrace(ctx, devs):
@@ -164,7 +180,7 @@ def test_flush_intervals_sum_to_ftrace(ctx, devs):
         fq.close()
         queued.close()
     frames = tool.stop()
-    lost_nothing(frames, "trace flush")
+    n_lost = lost(frames, "trace flush")
     n = rel = busy = 0
     for f in frames:
         mine = [d for d in f["domains"] if d["domain"] == ctx.domain]
@@ -181,9 +197,12 @@ def test_flush_intervals_sum_to_ftrace(ctx, devs):
     print(f"# trace flush: {len(frames)} intervals, {busy} with edu flushes; "
           f"iommuctl {n} releasing {rel}, ftrace {want_n} releasing {want_rel}")
     check(busy >= MIN_INTERVALS, f"only {busy} intervals carried the edu's flushes")
-    check(want_n > 0 and n == want_n and rel == want_rel,
-          f"flush-queue flushes: iommuctl {n} releasing {rel}, ftrace {want_n} "
-          f"releasing {want_rel}")
+    # a flush-queue flush counted short loses its released IOVAs with it,
+    # so only the flushes are bounded by the runs the kernel skipped
+    agree({("fq_flush", ctx.domain): n}, {("fq_flush", ctx.domain): want_n}, n_lost,
+          "trace flush")
+    if n == want_n:
+        check(rel == want_rel, f"released: iommuctl {rel}, ftrace {want_rel}")
 
 
 def test_top_frames_sum_to_ftrace(ctx, devs):
@@ -201,7 +220,7 @@ def test_top_frames_sum_to_ftrace(ctx, devs):
         maps.close()
         unmaps.close()
     frames = tool.stop()
-    lost_nothing(frames, "top")
+    n_lost = lost(frames, "top")
     got, busy = {}, 0
     for f in frames:
         for d in f["devices"]:
@@ -211,9 +230,7 @@ def test_top_frames_sum_to_ftrace(ctx, devs):
     print(f"# top -b -j: {len(frames)} frames, {busy} with edu traffic; "
           f"top {dict((k, v) for k, v in got.items() if k in want)}; ftrace {want}")
     check(busy >= MIN_INTERVALS, f"only {busy} frames carried the edu's maps")
-    for k, n in want.items():
-        check(n > 0, f"ftrace saw no {k[0]} of {k[1]}")
-        check(got.get(k, 0) == n, f"{k[0]}s of {k[1]}: top {got.get(k, 0)}, ftrace {n}")
+    agree(got, want, n_lost, "top -b -j")
 
 
 BUCKET = re.compile(r'^(iommu_dma_(?:map|unmap)_duration_seconds)_(bucket|count)\{(.*)\} (\S+)$')
@@ -316,9 +333,13 @@ def test_metrics_scrapes_consistent_and_exact(ctx, devs):
           f"ftrace maps {want_map} queued {want_q}")
     check(scraper.scrapes > 50 and not scraper.bad,
           f"{len(scraper.bad)} bad scrapes of {scraper.scrapes}: {scraper.bad[:3]}")
-    for dev, n in want_map.items():
-        check(n > 0 and got_map[dev] == n, f"maps of {dev}: metrics {got_map[dev]}, ftrace {n}")
-    check(want_q > 0 and got_q == want_q, f"queued unmaps: metrics {got_q}, ftrace {want_q}")
+    n_lost = sum(int(v) for v in re.findall(
+        r'^iommu_trace_lost_samples_total\{reason="\w+"\} (\d+)$', text, re.M))
+    got = {("map", dev): n for dev, n in got_map.items()}
+    got["queued unmap", ctx.bdf] = got_q
+    want = {("map", dev): n for dev, n in want_map.items()}
+    want["queued unmap", ctx.bdf] = want_q
+    agree(got, want, n_lost, "metrics")
 
 
 def tests(profile):
