@@ -1,10 +1,21 @@
 #!/usr/bin/python3
-"""make run, inside the VM: put QEMU's edu device (bound to
-dma_map_benchmark) in each DMA mode in turn, make DMA traffic, and show what
-iommuctl sees; then the same for real drivers under real load, an NVMe disk
-under fio and a NIC under iperf3, so what strict mode costs a real disk is
-plain in one screen."""
+"""make run, inside the VM (tools/demo/run.sh boots it twice).
 
+run-in-vm.py policy: the boot with iommu_policy.allow_loosen=1.  Load the
+rules of tools/demo/policy.rules as a BPF policy, let it decide the devices
+probed at boot (policy apply), show that user ownership of the edu device is
+refused and what the policy decided for each device (policy explain).
+
+run-in-vm.py noopt cost: the boot without the opt-in.  The same rules: the
+kernel clamps the NVMe's identity verdict (no_optin); unload the policy.
+Then the costs: put QEMU's edu device (bound to dma_map_benchmark) in each
+DMA mode in turn, make DMA traffic, and show what iommuctl sees; then the
+same for real drivers under real load, an NVMe disk under fio and a NIC
+under iperf3, so what strict mode costs a real disk is plain in one
+screen."""
+
+import errno
+import glob
 import json
 import os
 import subprocess
@@ -12,17 +23,137 @@ import sys
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(TOP, "vmlib"))
-from iommuvm import Unavailable, dmabench  # noqa: E402
+from iommuvm import Unavailable, dmabench, pci, uapi  # noqa: E402
 from iommuvm.background import IOMMUCTL, iommuctl  # noqa: E402
 from iommuvm.edu import Ctx, switch_mode  # noqa: E402
 from iommuvm.realdev import RealDevices  # noqa: E402
 
 MODES = [("identity", "identity (passthrough)"), ("DMA-FQ", "lazy (DMA-FQ)"),
          ("DMA", "strict (DMA)")]
+RULES = "tools/demo/policy.rules"       # relative: the VM runs from the top
+os.environ["PATH"] = os.path.dirname(IOMMUCTL) + os.pathsep + os.environ["PATH"]
 
 
 def banner(text):
     print(f"\n{'=' * 78}\n{text}\n{'=' * 78}", flush=True)
+
+
+def step(text):
+    """A short heading: what the next command shows, and why."""
+    print(f"\n--- {text}", flush=True)
+
+
+def say(text):
+    print(text, flush=True)
+
+
+def show(cmd):
+    """Run a shell command line (iommuctl is on PATH), print it as typed and
+    its output, stdout and stderr as a terminal shows them."""
+    print("$ " + cmd, flush=True)
+    r = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True, timeout=300)
+    print(r.stdout.rstrip("\n"), flush=True)
+    if r.returncode:
+        raise RuntimeError(f"{cmd} exited {r.returncode}")
+    return r.stdout
+
+
+def by_class(cls):
+    """PCI addresses of the devices whose class starts with cls (hex)."""
+    found = []
+    for d in sorted(glob.glob("/sys/bus/pci/devices/*")):
+        with open(f"{d}/class") as f:
+            if f.read().strip()[2:].startswith(cls):      # 0x010802
+                found.append(os.path.basename(d))
+    return found
+
+
+def nvme_nic():
+    """The NVMe disk's and the NIC's PCI addresses, before their drivers bind."""
+    nvme, nic = by_class("0108"), by_class("0200")
+    if not nvme or not nic:
+        raise Unavailable("this boot has no NVMe disk or NIC (vmlib/launch.sh --device real)")
+    return nvme[0], nic[0]
+
+
+def claim(bdf):
+    """Bind bdf to vfio-pci and claim its DMA for user space as QEMU does
+    to give a device to a VM: open its VFIO cdev and bind it to an iommufd
+    (VFIO_DEVICE_BIND_IOMMUFD).  Release it, leave bdf unbound; the errno."""
+    pci.bind(bdf, "vfio-pci")
+    try:
+        dev = uapi.IommufdDevice(bdf)
+        try:
+            dev.bind()
+            return 0
+        except OSError as e:
+            return e.errno
+        finally:
+            dev.close()
+    finally:
+        pci.unbind(bdf)
+        with open(f"/sys/bus/pci/devices/{bdf}/driver_override", "w") as f:
+            f.write("\n")
+
+
+def policy_opt_in():
+    """The boot with iommu_policy.allow_loosen=1: the policy as written."""
+    banner("1. An IOMMU policy, on a boot with iommu_policy.allow_loosen=1")
+    say("Without a policy the kernel gives every device the same DMA mode (here lazy,\n"
+        "DMA-FQ).  A policy is a BPF program (struct iommu_policy_ops) the kernel asks\n"
+        "per device; iommuctl builds one from a rules file.  Loosening verdicts (more\n"
+        "DMA reach than the kernel's choice, such as identity) need this boot's opt-in.")
+    nvme, nic = nvme_nic()
+    edu = pci.edu()
+    step(f"The rules: the NVMe disk ({nvme}) in identity, the NIC ({nic}) strict,\n"
+         f"    the edu device ({edu}) never to user space")
+    show(f"cat {RULES}")
+    step("Load them: iommuctl fills the table policy's maps from the file and attaches it")
+    show(f"iommuctl policy load -r {RULES}")
+    step("Apply them to the devices probed at boot, before the policy: every IOMMU group\n"
+         "    with no driver bound is decided again (the NVMe and NIC drivers are not loaded\n"
+         "    yet); a group whose driver is bound keeps its mode until it is rebound (here\n"
+         "    the VM's own virtio devices: its root filesystem and console)")
+    show("iommuctl policy apply")
+    step("Load the NVMe and NIC drivers: their groups keep the DMA mode the policy chose")
+    devs = RealDevices()
+    show(f"iommuctl devices | grep -E '^DEVICE|^({nvme}|{nic}|{edu}) '")
+    step("User ownership of the edu device is refused: bind it to vfio-pci and claim it\n"
+         "    through iommufd, as QEMU does to give a device to a VM")
+    say(f"$ (bind {edu} to vfio-pci, open its VFIO cdev, VFIO_DEVICE_BIND_IOMMUFD)")
+    err = claim(edu)
+    say("claimed: the policy did not refuse it" if err == 0 else
+        f"refused: {os.strerror(err)} ({errno.errorcode.get(err, err)})")
+    step("Why each device is in its mode: the facts the kernel gave the policy, what the\n"
+         "    policy said, what the kernel applied and why")
+    for bdf in (nvme, nic, edu):
+        show(f"iommuctl policy explain {bdf}")
+    step("The policy's state and counters (/sys/kernel/iommu_policy)")
+    show("iommuctl policy show")
+    devs.unload()
+
+
+def policy_no_opt_in():
+    """The boot without the opt-in: the same rules, the loosening clamped."""
+    banner("2. The same policy, on a boot without the opt-in")
+    say("No iommu_policy.allow_loosen=1 on this kernel's command line: the kernel still\n"
+        "asks the policy, but clamps a loosening verdict to its own choice and records\n"
+        "why (reason no_optin); the NIC's strict verdict is applied as before.")
+    nvme, nic = nvme_nic()
+    step("Check the rules first: load -c warns of each verdict this boot would clamp")
+    show(f"iommuctl policy load -c -r {RULES}")
+    step("Load and apply them as on the first boot (only the NVMe's and the NIC's groups\n"
+         "    shown: the others are as before)")
+    show(f"iommuctl policy load -r {RULES}")
+    show(f"iommuctl policy apply | grep -A1 -E 'group ({pci.group(nvme)}|{pci.group(nic)}):"
+         f"|groups re-evaluated' | grep -v '^--'")
+    step("The NVMe's identity verdict was clamped to lazy: the kernel's record says why")
+    show(f"iommuctl policy explain {nvme}")
+    show("iommuctl policy show")
+    step("Unload the policy (decisions made stay) so that the rest can set each DMA mode\n"
+         "    by hand through sysfs and measure what it costs")
+    show("iommuctl policy unload")
 
 
 def traced(args, seconds):
@@ -138,6 +269,19 @@ def real_devices():
           "repeats and interleaves.")
 
 
-if __name__ == "__main__":
+def cost():
+    banner("3. What each DMA mode costs, per device")
+    say("Each group is put in identity, lazy and strict mode in turn by hand (sysfs), DMA\n"
+        "traffic is made, and iommuctl traces it: QEMU's edu device under the kernel's\n"
+        "dma_map_benchmark, then the NVMe disk under fio and the NIC under iperf3.")
     main()
     real_devices()
+
+
+PARTS = {"policy": policy_opt_in, "noopt": policy_no_opt_in, "cost": cost}
+
+if __name__ == "__main__":
+    if not sys.argv[1:] or any(a not in PARTS for a in sys.argv[1:]):
+        sys.exit(f"usage: {sys.argv[0]} {{{','.join(PARTS)}}}...")
+    for part in sys.argv[1:]:
+        PARTS[part]()
