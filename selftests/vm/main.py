@@ -29,10 +29,10 @@ import test_tracepoints  # noqa: E402
 # Boots that make the kernel's own DMA choice strict or lock the kernel
 # down from the command line, and the attach policy tests written for them.
 CMDLINE_PROFILES = {
-    "policy-cm-lockdown": "cmdline_forced_strict,optin_is_what_the_cmdline_asked",
-    "policy-strict": "cmdline_strict_,optin_is_what_the_cmdline_asked",
-    "policy-strict-noopt": "cmdline_strict_,optin_is_what_the_cmdline_asked",
-    "policy-strict-conf": "cmdline_strict_,optin_is_what_the_cmdline_asked",
+    "policy-cm-lockdown": "cmdline_forced_strict,optin_is_what_the_boot_asked",
+    "policy-strict": "cmdline_strict_,optin_is_what_the_boot_asked",
+    "policy-strict-noopt": "cmdline_strict_,optin_is_what_the_boot_asked",
+    "policy-strict-conf": "cmdline_strict_,optin_is_what_the_boot_asked",
 }
 
 
@@ -42,7 +42,8 @@ NOOPT_TESTS = ("rmrr_", "iommuctl_policy_show_matches_sysfs",
                "iommuctl_policy_replace_swaps_rules", "iommuctl_policy_rules_conditions",
                "iommuctl_policy_rules_check_warns_clamped")
 NOOPT_POLICY_TESTS = ",".join([
-    "optin_is_what_the_cmdline_asked", "needs_optin", "dma_mode_each_verdict", "dma_mode_driver_constraints_win",
+    "optin_is_what_the_boot_asked", "needs_optin", "dma_mode_each_verdict",
+    "dma_mode_driver_constraints_win",
     "dma_mode_strictest_wins_in_group", "resv_direct_each_verdict",
     "replace_through_link_update", "every_decision_is_traced", "pci_policy_applies",
     "rmrr_user_claim", "failed_replacement_keeps_exit_record",

@@ -58,7 +58,7 @@ def sysfs(attr):
 def optin_asked():
     """Whether the profile's command line asked for the opt-in: what a
     test expects comes from what the profile set up, not from the kernel
-    under test (policy_test's optin_is_what_the_cmdline_asked checks that
+    under test (policy_test's optin_is_what_the_boot_asked checks that
     the kernel took it)."""
     with open("/proc/cmdline") as f:
         on = False

@@ -247,7 +247,7 @@ static bool verdict_of(const char *dev, const char *hook, struct record *r)
  * Whether the boot asked for the opt-in: what the profile put on the
  * command line, not what the kernel made of it, so that an opt-in that
  * stopped taking effect fails the tests that expect it instead of turning
- * them into a second run without it (optin_is_what_the_cmdline_asked
+ * them into a second run without it (optin_is_what_the_boot_asked
  * checks the kernel took it).  The last occurrence wins, as for any
  * module parameter.
  */
@@ -458,7 +458,7 @@ void test_cleanup(void)
 /* --- lifecycle ---------------------------------------------------------- */
 
 /* The opt-in the command line asked for is the one the kernel applies */
-TEST(optin_is_what_the_cmdline_asked)
+TEST(optin_is_what_the_boot_asked)
 {
 	char buf[8];
 
