@@ -401,10 +401,10 @@ def check_ground_truth(census, recs, delta):
             exact[kind] = exact.get(kind, 0) + 1
     check(not bad, f"{len(bad)} probes with too many decisions: {bad[:10]}")
     # A probe made with one policy held throughout must make exactly its
-    # decisions.  Seen in 1 to 2 % of held probes, always a mock add of
-    # pt-st2 with no decision traced at all (issue 22's note): reported,
-    # and bounded at 10 %, until that is understood; every kind must still
-    # have exact probes.
+    # decisions.  Seen in a few % of held probes, always a mock add: none
+    # of its decisions traced, or dev_trust without dma_mode (issue 22's
+    # note): reported, and bounded at 10 %, until that is understood; every
+    # kind must still have exact probes.
     if missing:
         print(f"# {len(missing)} held probes made fewer decisions than they must: "
               f"{missing[:5]}")
