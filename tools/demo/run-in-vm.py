@@ -23,7 +23,7 @@ import sys
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(TOP, "vmlib"))
-from iommuvm import Unavailable, dmabench, pci, uapi  # noqa: E402
+from iommuvm import Unavailable, claim, dmabench, pci  # noqa: E402
 from iommuvm.background import IOMMUCTL, iommuctl  # noqa: E402
 from iommuvm.edu import Ctx, switch_mode  # noqa: E402
 from iommuvm.realdev import RealDevices  # noqa: E402
@@ -77,26 +77,6 @@ def nvme_nic():
     return nvme[0], nic[0]
 
 
-def claim(bdf):
-    """Bind bdf to vfio-pci and claim its DMA for user space as QEMU does
-    to give a device to a VM: open its VFIO cdev and bind it to an iommufd
-    (VFIO_DEVICE_BIND_IOMMUFD).  Release it, leave bdf unbound; the errno."""
-    pci.bind(bdf, "vfio-pci")
-    try:
-        dev = uapi.IommufdDevice(bdf)
-        try:
-            dev.bind()
-            return 0
-        except OSError as e:
-            return e.errno
-        finally:
-            dev.close()
-    finally:
-        pci.unbind(bdf)
-        with open(f"/sys/bus/pci/devices/{bdf}/driver_override", "w") as f:
-            f.write("\n")
-
-
 def policy_opt_in():
     """The boot with iommu_policy.allow_loosen=1: the policy as written."""
     banner("1. An IOMMU policy, on a boot with iommu_policy.allow_loosen=1")
@@ -122,7 +102,7 @@ def policy_opt_in():
     step("User ownership of the edu device is refused: bind it to vfio-pci and claim it\n"
          "    through iommufd, as QEMU does to give a device to a VM")
     say(f"$ (bind {edu} to vfio-pci, open its VFIO cdev, VFIO_DEVICE_BIND_IOMMUFD)")
-    err = claim(edu)
+    err = claim.try_claim(edu)
     say("claimed: the policy did not refuse it" if err == 0 else
         f"refused: {os.strerror(err)} ({errno.errorcode.get(err, err)})")
     step("Why each device is in its mode: the facts the kernel gave the policy, what the\n"

@@ -7,7 +7,7 @@ kernel refuses while the device requires its 1:1 map (require_direct)."""
 import os
 import re
 
-from iommuvm import pci, uapi
+from iommuvm import claim, pci
 
 DSL = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                    "acpi", "dmar-rmrr.dsl")
@@ -52,33 +52,6 @@ def edus():
     return direct[0], [b for b in all_edu if b != direct[0]]
 
 
-def restore(bdf, drv):
-    """Put bdf back on drv (None: no driver, driver_override cleared)."""
-    if drv:
-        pci.bind(bdf, drv)
-        return
-    pci.unbind(bdf)
-    with open(f"{pci.PCI}/devices/{bdf}/driver_override", "w") as f:
-        f.write("\n")
-
-
-def try_claim(bdf):
-    """Bind bdf to vfio-pci and claim it for user space the way a VFIO user
-    does: open its VFIO cdev and bind it to an iommufd
-    (VFIO_DEVICE_BIND_IOMMUFD -> iommu_device_claim_dma_owner, which puts
-    the group in a blocking domain).  Release it, put the device back on
-    its previous driver, and return 0 or the bind's errno."""
-    prev = pci.driver(bdf)
-    pci.bind(bdf, "vfio-pci")
-    try:
-        dev = uapi.IommufdDevice(bdf)
-        try:
-            dev.bind()
-            return 0
-        except OSError as e:
-            return e.errno
-        finally:
-            dev.close()     # releases DMA ownership if the bind took it
-    finally:
-        restore(bdf, prev)
+# The device's own helpers live in the VM library (make run uses them too)
+restore, try_claim = claim.restore, claim.try_claim
 
