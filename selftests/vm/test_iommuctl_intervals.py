@@ -26,7 +26,7 @@ from iommuvm.edu import Ctx, switch_mode
 from iommuvm.realdev import RealDevices
 from iommutest.tap import check
 from test_iommuctl import HistTrigger, hist_rows
-from test_iommuctl_observe import fq_settled
+from test_iommuctl_observe import fq_settled, wait_replaced
 
 # At least this many of the command's intervals (frames, metrics files)
 # must pass while both kinds of traffic run; the traffic lasts until they
@@ -108,6 +108,21 @@ def consistent(h, what):
     check(n == h["count"], f"{what}: buckets add up to {n}, count {h['count']}")
 
 
+def map_unmap_window(ctx, devs, tool, names):
+    """The traffic under ftrace hist triggers on iommu_dma_map and
+    iommu_dma_unmap: {(name of map or unmap, device): count} for the edu
+    and the NVMe disk, names as the command's output calls them."""
+    maps = HistTrigger("iommu_dma_map", "hist:keys=device:vals=hitcount")
+    unmaps = HistTrigger("iommu_dma_unmap", "hist:keys=device:vals=hitcount")
+    try:
+        Traffic(devs).run(lambda: len(tool.lines))
+        return {(op, dev): hits(t, "device", dev)
+                for op, t in zip(names, (maps, unmaps)) for dev in (ctx.bdf, devs.nvme_bdf)}
+    finally:
+        maps.close()
+        unmaps.close()
+
+
 def lost(frames, what):
     """The samples the command says it lost over all its intervals.  No
     map may fill up here; a program run the kernel skipped because the
@@ -137,16 +152,7 @@ def test_latency_intervals_sum_to_ftrace(ctx, devs):
     up to ftrace's count of the window, for the edu and the NVMe disk."""
     switch_mode(ctx, "DMA")
     tool = Tool("trace", "latency", "-D", "-j", "-o", "dma_map,dma_unmap", "1", "600")
-    maps = HistTrigger("iommu_dma_map", "hist:keys=device:vals=hitcount")
-    unmaps = HistTrigger("iommu_dma_unmap", "hist:keys=device:vals=hitcount")
-    try:
-        Traffic(devs).run(lambda: len(tool.lines))
-        want = {(op, dev): hits(t, "device", dev) for op, t in (("dma_map", maps),
-                                                                 ("dma_unmap", unmaps))
-                for dev in (ctx.bdf, devs.nvme_bdf)}
-    finally:
-        maps.close()
-        unmaps.close()
+    want = map_unmap_window(ctx, devs, tool, ("dma_map", "dma_unmap"))
     frames = tool.stop()
     n_lost = lost(frames, "trace latency -D")
     got, busy = {}, 0
@@ -210,15 +216,7 @@ def test_top_frames_sum_to_ftrace(ctx, devs):
     ftrace's, for the edu and the NVMe disk."""
     switch_mode(ctx, "DMA")
     tool = Tool("top", "-b", "-j", "1", "600")
-    maps = HistTrigger("iommu_dma_map", "hist:keys=device:vals=hitcount")
-    unmaps = HistTrigger("iommu_dma_unmap", "hist:keys=device:vals=hitcount")
-    try:
-        Traffic(devs).run(lambda: len(tool.lines))
-        want = {(op, dev): hits(t, "device", dev) for op, t in (("map", maps), ("unmap", unmaps))
-                for dev in (ctx.bdf, devs.nvme_bdf)}
-    finally:
-        maps.close()
-        unmaps.close()
+    want = map_unmap_window(ctx, devs, tool, ("map", "unmap"))
     frames = tool.stop()
     n_lost = lost(frames, "top")
     got, busy = {}, 0
@@ -308,12 +306,7 @@ def test_metrics_scrapes_consistent_and_exact(ctx, devs):
         finally:
             maps.close()
             queued.close()
-        # Two replacements after the window: the last one has all of it
-        for _ in range(2):
-            ino = os.stat(path).st_ino
-            deadline = time.monotonic() + 30
-            while os.stat(path).st_ino == ino and time.monotonic() < deadline:
-                time.sleep(0.05)
+        wait_replaced(path)
         with open(path) as f:
             text = f.read()
     finally:

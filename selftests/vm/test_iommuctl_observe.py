@@ -201,6 +201,17 @@ def test_top_screen_in_tmux(ctx):
 PROM = "iommu.prom"
 
 
+def wait_replaced(path, times=2):
+    """Wait until metrics has replaced its file twice after the window:
+    the last one was collected after it, so it has all of it."""
+    for _ in range(times):
+        ino = os.stat(path).st_ino
+        deadline = time.monotonic() + 30
+        while os.stat(path).st_ino == ino and time.monotonic() < deadline:
+            time.sleep(0.05)
+        check(os.stat(path).st_ino != ino, "the file was not replaced within 30 s")
+
+
 class Poller(threading.Thread):
     """Reads DIR/iommu.prom as fast as it can while iommuctl replaces it:
     every read must be a whole file (it ends with the last family)."""
@@ -271,13 +282,7 @@ def test_metrics_textfile_matches_ftrace_hist(ctx):
         finally:
             for t in (maps, unmaps, fq):
                 t.close()
-        # Two replacements after the window: the last one has all of it
-        for _ in range(2):
-            ino = os.stat(path).st_ino
-            deadline = time.monotonic() + 30
-            while os.stat(path).st_ino == ino and time.monotonic() < deadline:
-                time.sleep(0.1)
-            check(os.stat(path).st_ino != ino, "the file was not replaced within 30 s")
+        wait_replaced(path)
         poll.stop = True
         poll.join()
         with open(path) as f:
