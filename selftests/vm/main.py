@@ -72,7 +72,7 @@ def kmemleak(cmd):
 
 def debug_suite(tap, only):
     """The debug kernel (lockdep, KASAN, UBSAN, kmemleak): the RMRR checks,
-    the vfio/iommufd flows, the stress test and the attach policy suite,
+    the stress test and the attach policy suite,
     then kmemleak's findings.  The console check of run-vm.sh fails the run
     on any other report.  Not the deployment tests: verifying the table
     policy takes about 6 minutes on this kernel under TCG, and they test

@@ -586,15 +586,11 @@ def tests(profile):
         if iommufd_mock.UPSTREAM_PASID_OPS:
             order.append(test_pasid_replace_asks_policy)
     elif profile == "debug":
-        # The debug kernel boots the policy profile's devices: the flows
-        # through vfio-pci, iommufd and PCI hotplug on the edu without a
-        # firmware 1:1 map (its stress test drives the DMA API in strict
-        # and lazy mode)
-        ctx.bdf = "0000:00:11.0"
-        order = [
-            test_dma_owner_iommufd,
-            test_detach_on_remove_and_probe_on_rescan,
-        ]
+        # Not the flows through vfio-pci, iommufd and PCI hotplug: about
+        # 60 times as slow as on 6.12 (4 minutes each), and what they
+        # reach of the series there the debug profile's own tests drive
+        # too (the stress test's hotplug worker, the runner's claims)
+        order = []
     else:
         order = [
             test_formats_match_golden,
