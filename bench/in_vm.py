@@ -4,6 +4,10 @@
     in_vm.py patched     the series' kernel: every setup below
     in_vm.py unpatched   the same config without the series: no tracing only
 
+With BENCH_COUNT=1 (a boot under -icount with the insn_count plugin,
+bench/run.sh) it counts instead of timing: $BENCH_OUT/KIND-count.json, see
+count_main().
+
 Two workloads, both in strict mode (an IOTLB flush in every unmap, where a
 tracer's share is largest): dma_map_benchmark on QEMU's edu (kernel thread,
 average map and unmap time) and fio on QEMU's NVMe (random 4 KiB direct
@@ -27,6 +31,7 @@ from iommuvm.background import IOMMUCTL, Background  # noqa: E402
 from iommuvm.edu import BENCH  # noqa: E402
 from iommuvm.realdev import RealDevices  # noqa: E402
 from iommuvm.tracefs import Trace  # noqa: E402
+from insn_mark import Markers  # noqa: E402  (bench/, this script's directory)
 
 SECONDS = int(os.environ.get("BENCH_SECONDS", "3"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
@@ -162,13 +167,19 @@ def program_costs():
     return costs
 
 
-def strict(bdf, driver):
-    """The device's group in strict mode (no tracepoint needed: either kernel)."""
+def set_mode(bdf, driver, typ):
+    """The device's group to typ (DMA, DMA-FQ, identity) through sysfs, with
+    its driver let go meanwhile; the type the group then has."""
     gid = pci.group(bdf)
     pci.unbind(bdf)
-    pci.set_group_type(gid, "DMA")
+    pci.set_group_type(gid, typ)
     pci.bind(bdf, driver)
-    assert pci.group_type(gid) == "DMA", f"{bdf}: group {gid} is not strict"
+    return pci.group_type(gid)
+
+
+def strict(bdf, driver):
+    """The device's group in strict mode (no tracepoint needed: either kernel)."""
+    assert set_mode(bdf, driver, "DMA") == "DMA", f"{bdf}: group is not strict"
 
 
 def memory_table():
@@ -184,6 +195,126 @@ def memory_table():
     return rows
 
 
+# --- The counted boot (BENCH_COUNT=1)
+#
+# Under -icount shift=0,sleep=off the guest's clock is its instruction
+# count (1 ns per instruction while it runs; it jumps to the next timer when
+# it idles), so instructions are what is measured: bench/insn_count.c on
+# the host counts every instruction and every atomic (LOCK-prefixed, or
+# XCHG with memory) the whole machine runs between a start and a stop
+# marker, kernel and user, and writes one line per window to its log
+# ($BENCH_OUT/KIND-count.plugin.log); bench/report.py joins those lines
+# with this boot's KIND-count.json, by window id and order.
+#
+# Per operation: the number of dma_map+dma_unmap pairs in a window must
+# come from the same source on both kernels, and the unpatched kernel has
+# none of the series' tracepoints; a kprobe or a tracepoint would be the
+# very cost being measured, and dma_map_benchmark returns averages, not
+# its loop count.  So the plugin counts them itself: it counts executions
+# of the first instruction of the DMA API's entry points (dma_map_phys and
+# dma_unmap_phys, or dma_map_page_attrs and dma_unmap_page_attrs before
+# 7.2: every dma_map_single() goes through them, in every DMA mode), at
+# their System.map addresses, which bench/run.sh passes to both (no KASLR:
+# the kernels are built without CONFIG_RELOCATABLE, and run.sh appends
+# nokaslr; checked against /proc/kallsyms below).  The guest is not touched.  fio's unit is its own
+# count of I/Os, exact: a fixed number of them, not a time (with sleep=off
+# guest time races ahead while the guest waits for the host's disk, so a
+# time-based run would do few I/Os and carry the idle ticks).
+#
+# dma_map_benchmark runs for whole seconds only (1 at least): one guest
+# second is about 1e9 instructions, most of them map+unmap loops.  Each
+# loop also does four ktime_get(), five atomic64 ops (one locked each) and
+# a cond_resched(): the untraced setup carries them too, so "minus no
+# tracing" is what a setup adds.  DMA_FROM_DEVICE: no 4 KiB memset() per
+# loop (REP STOSB counts once per iteration), which would swamp the rest.
+COUNT = os.environ.get("BENCH_COUNT") == "1"
+COUNT_SECONDS = int(os.environ.get("BENCH_COUNT_SECONDS", "1"))
+FIO_IOS = int(os.environ.get("BENCH_FIO_IOS", "2000"))
+INSN_MARK = os.path.join(OUT, "insn_mark")     # bench/build.sh put it there
+DMA_FROM_DEVICE = 2                             # include/linux/map_benchmark.h
+# dma_map_benchmark in each DMA mode (the edu device's group type), then fio
+MODES = [("strict", "DMA"), ("lazy", "DMA-FQ"), ("identity", "identity")]
+WORKLOADS = [m for m, _ in MODES] + ["fio"]
+
+
+def window_ids(kind):
+    """One window id per setup and workload, stable whatever is installed:
+    the rounds of one are its occurrences, in order."""
+    return {(name, w): 1 + i * len(WORKLOADS) + j
+            for i, (name, _) in enumerate(SETUPS[kind]) for j, w in enumerate(WORKLOADS)}
+
+
+def counted_entries():
+    """BENCH_MAP/BENCH_UNMAP (SYMBOL@0xADDR, what the plugin counts) against
+    /proc/kallsyms: an address that is not the symbol's counts nothing."""
+    kallsyms = {}
+    with open("/proc/kallsyms") as f:
+        for line in f:
+            addr, _, sym = line.split()[:3]
+            kallsyms.setdefault(sym, int(addr, 16))
+    out = {}
+    for name in ("map", "unmap"):
+        sym, _, addr = os.environ.get(f"BENCH_{name.upper()}", "@").partition("@")
+        want = int(addr, 16) if addr else None
+        out[name] = {"symbol": sym, "addr": want, "kallsyms": kallsyms.get(sym),
+                     "ok": want is not None and kallsyms.get(sym) == want}
+    return out
+
+
+def fio_counted(devs, wid):
+    """FIO_IOS random 4 KiB direct reads in window wid, the window around
+    fio's whole run (bench/insn_mark.c: its fork, exec and exit too); the
+    number of I/Os fio made."""
+    r = subprocess.run(
+        [INSN_MARK, "run", str(wid), "--", "fio", "--name=randread",
+         f"--filename=/dev/{devs.disk}", "--rw=randread", "--bs=4k", "--direct=1",
+         "--ioengine=psync", f"--number_ios={FIO_IOS}", "--output-format=json"],
+        capture_output=True, text=True, timeout=1800)
+    if r.returncode:
+        raise RuntimeError(f"fio failed: {r.stderr[-500:]}")
+    return json.loads(r.stdout[r.stdout.index("{"):])["jobs"][0]["read"]["total_ios"]
+
+
+def count_main(kind, edu, devs, setups):
+    """Every setup's workloads between markers, ROUNDS times: per round and
+    setup, dma_map_benchmark in each DMA mode, then fio (strict).  A window
+    is recorded when its markers ran; "ok" when its workload finished."""
+    ids = window_ids(kind)
+    marks = Markers(ids.values())
+    windows = []
+    for r in range(ROUNDS):
+        for name, start in setups[r % len(setups):] + setups[:r % len(setups)]:
+            tool = start()
+            try:
+                for mode, typ in MODES:
+                    # The table policy may hold the group to strict: what
+                    # it ran in is recorded, not assumed
+                    try:
+                        got = set_mode(edu, BENCH, typ)
+                    except RuntimeError as e:
+                        print(f"# count round {r + 1}: {name}: {mode} not measured: {e}",
+                              flush=True)
+                        continue
+                    rec = {"id": ids[name, mode], "setup": name, "workload": mode,
+                           "round": r, "group_type": got, "ok": False}
+                    windows.append(rec)
+                    m, u = marks.window(rec["id"], dmabench.run, seconds=COUNT_SECONDS,
+                                        dma_dir=DMA_FROM_DEVICE)
+                    rec.update(ok=True, bench_map_ns=m, bench_unmap_ns=u)
+                strict(edu, BENCH)
+                rec = {"id": ids[name, "fio"], "setup": name, "workload": "fio", "round": r,
+                       "group_type": pci.group_type(pci.group(devs.nvme_bdf)), "ok": False}
+                windows.append(rec)
+                rec.update(ok=True, ios=fio_counted(devs, rec["id"]))
+            finally:
+                if tool:
+                    tool.stop()
+            print(f"# count round {r + 1}: {name}: done", flush=True)
+    return {"kind": kind, "kernel": os.uname().release, "rounds": ROUNDS,
+            "seconds": COUNT_SECONDS, "fio_ios": FIO_IOS, "modes": dict(MODES),
+            "counted": counted_entries(), "windows": windows}
+
+
 def main():
     kind = sys.argv[1]
     edu = pci.edu()
@@ -193,6 +324,13 @@ def main():
     time.sleep(1)
     have_bpftrace = shutil.which("bpftrace") is not None
     setups = [(n, s) for n, s in SETUPS[kind] if have_bpftrace or "bpftrace" not in n]
+    if COUNT:
+        out = count_main(kind, edu, devs, setups)
+        out["bpftrace"] = have_bpftrace
+        devs.unload()
+        with open(os.path.join(OUT, f"{kind}-count.json"), "w") as f:
+            json.dump(out, f, indent=1)
+        return 0
     results = {name: {"dma": [], "fio": []} for name, _ in setups}
     for r in range(ROUNDS):
         # Each round starts one setup later: every setup runs in every place

@@ -188,11 +188,12 @@ done
 t "Python test code parses" /usr/bin/python3 -c \
 	'import ast, sys; [ast.parse(open(f).read(), f) for f in sys.argv[1:]]' \
 	"$TOP"/selftests/vm/*.py "$TOP"/selftests/vm/iommutest/*.py \
-	"$TOP"/vmlib/iommuvm/*.py "$TOP"/selftests/host/*.py
+	"$TOP"/vmlib/iommuvm/*.py "$TOP"/selftests/host/*.py "$TOP"/bench/*.py
 shell_scripts_parse() {
 	local s bad=0
 	for s in "$TOP"/kernel/scripts/*.sh "$TOP"/selftests/*.sh "$TOP"/selftests/vm/acpi/*.sh \
-		"$TOP"/selftests/host/*.sh "$TOP"/tools/*.sh "$TOP"/vmlib/*.sh "$TOP"/.ci/run; do
+		"$TOP"/selftests/host/*.sh "$TOP"/tools/*.sh "$TOP"/vmlib/*.sh "$TOP"/bench/*.sh \
+		"$TOP"/.ci/run; do
 		bash -n "$s" || bad=1
 	done
 	return $bad
@@ -221,6 +222,9 @@ suite_counts_what_runs() {
 t "the host runner fails a suite that crashes, hangs, has no plan or lies in its exit status" \
 	suite_counts_what_runs
 suite "tracefs parser" 60 /usr/bin/python3 "$TOP/selftests/host/test_tracefs_parse.py"
+# make bench's instruction counter (bench/insn_count.c, a QEMU plugin),
+# built here, on a tiny guest whose counts are known by construction
+suite "bench instruction counter" 120 "$TOP/selftests/host/test_insn_count.sh"
 t "every new event has a golden format" golden_covers_new_events
 
 # Deployment: what 'make install' puts in place, and that systemd takes the
