@@ -66,7 +66,16 @@ modules=
 grep -q '^CONFIG_MODULES=y' "$LINUX/.config" && modules=modules
 note "building bzImage${modules:+ and modules} ($JOBS jobs, ccache $CCACHE_DIR)"
 start=$(date +%s)
+# A cold build is quiet for half an hour: say every five minutes how far it is
+(
+	while sleep 300; do
+		note "$name: $(find "$LINUX" -name '*.o' -newer "$LINUX/.config" | wc -l) objects" \
+			"built in $((($(date +%s) - start) / 60)) min"
+	done
+) & ticker=$!
+trap 'kill $ticker 2>/dev/null' EXIT
 kmake -j"$JOBS" bzImage $modules
+kill $ticker 2>/dev/null
 note "built in $(($(date +%s) - start)) s"
 
 tmp=$(mktemp -d "$CACHE/kernels/.$key.XXXXXX")
