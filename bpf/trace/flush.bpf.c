@@ -12,6 +12,7 @@
 #include <bpf/bpf_core_read.h>
 #include "iommuctl/hist_bpf.h"
 #include "iommuctl/trace.h"
+#include "domain_dev.h"
 
 /*
  * Exposure tracking (-E) costs a hash update per queued unmap and a walk of
@@ -50,14 +51,6 @@ struct {
 	__type(value, __u64);
 } pending SEC(".maps");
 
-/* Domain id -> a device it serves, for display */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, FLUSH_MAX_KEYS);
-	__type(key, __u32);
-	__type(value, struct domain_dev);
-} domain_devs SEC(".maps");
-
 /* Queued unmaps that did not fit in the pending map (exposure undercounted) */
 __u64 lost_pending;
 
@@ -84,30 +77,6 @@ static __always_inline void hist_add(__u32 which, __u32 domain, __u64 val)
 	struct flush_hist_key key = { .hist = which, .domain = domain };
 
 	hist_record(&flush_hists, &key, val);
-}
-
-/* The last domain this CPU learnt, to skip the hash on the DMA path */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u32);
-} last_domain SEC(".maps");
-
-static __always_inline void learn_dev(__u32 domain, struct device *dev)
-{
-	struct domain_dev d = {};
-	__u32 zero = 0, *last = bpf_map_lookup_elem(&last_domain, &zero);
-
-	if (last && *last == domain)
-		return;
-	if (last)
-		*last = domain;
-	if (bpf_map_lookup_elem(&domain_devs, &domain))
-		return;
-	bpf_probe_read_kernel_str(d.dev, sizeof(d.dev),
-				  BPF_CORE_READ(dev, kobj.name));
-	bpf_map_update_elem(&domain_devs, &domain, &d, BPF_NOEXIST);
 }
 
 struct expose_ctx {

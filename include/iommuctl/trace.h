@@ -71,9 +71,10 @@ struct flush_hist_key {
 	__u32 domain;
 };
 
-/* Which device a domain serves, learnt from map/unmap and attach events */
+/* Which device a domain serves: the last seen unmapping in it */
 struct domain_dev {
 	char dev[DEV_NAME_LEN];
+	__u64 ptr;		/* its struct device *, to notice another one */
 };
 
 /* What `trace events` streams, one record per event */

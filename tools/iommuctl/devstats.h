@@ -10,8 +10,8 @@
  * in per-device mode and trace flush's (trace_progs.h).
  *
  * Flushes are per domain in the kernel; a domain is shown under the device
- * whose unmaps flush.bpf.c saw on it first (one device per DMA domain,
- * except in groups of several devices).  A domain no DMA API unmap was seen
+ * flush.bpf.c last saw unmapping in it (one device per DMA domain, except
+ * in groups of several devices: whichever unmapped last).  A domain no DMA API unmap was seen
  * on (VFIO, iommufd) is a pseudo-device "domain:N".
  */
 #ifndef IOMMUCTL_DEVSTATS_H

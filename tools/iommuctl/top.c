@@ -85,7 +85,7 @@ static const char doc[] =
 "Columns (-s): device, mode, map, unmap, map_p50, map_p99, unmap_p50,\n"
 "unmap_p99, flush_all, range, sync_map, fq_timer, fq_full, verdict.\n"
 "Flush kinds: see 'iommuctl trace flush --help'; flushes are counted per\n"
-"domain and shown under the device whose unmaps were seen on it (a domain\n"
+"domain and shown under the device last seen unmapping in it (a domain\n"
 "without any, e.g. VFIO's, shows as domain:N).\n"
 "\n"
 "Batch mode (-b; also when stdout is not a terminal, and with -j): one frame\n"

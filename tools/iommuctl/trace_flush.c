@@ -52,7 +52,8 @@ static const char doc[] =
 "in lazy mode, the exposure window: from each queued unmap to the flush that\n"
 "ends it (the time the device could still reach the unmapped memory).  -E\n"
 "tracks every queued unmap, so it costs more than the counts (--stats).\n"
-"-d keeps the domains DEV's DMA was last seen on (learned from its unmaps).\n"
+"-d keeps the domains whose last unmap was DEV's (each domain is shown with\n"
+"the device last seen unmapping in it).\n"
 "Times print in -m/-u/-n (JSON: always ns).\n"
 "\n"
 "EXAMPLES:\n"
@@ -101,12 +102,56 @@ bool flush_prog_domain_dev(const struct flush_prog *fp, __u32 domain, char *buf,
 	return true;
 }
 
-static bool domain_is(const struct flush_prog *fp, __u32 domain, const char *want)
-{
+/*
+ * Each domain's device, looked up once per interval: the -d filter and every
+ * line of an interval name the same device, though the program may learn
+ * another one meanwhile.
+ */
+struct dom_dev {
+	__u32 domain;
 	char dev[DEV_NAME_LEN];
+};
 
-	flush_prog_domain_dev(fp, domain, dev, sizeof(dev));
-	return !strcmp(dev, want);
+static struct dom_dev dom_devs[FLUSH_MAX_KEYS + FLUSH_MAX_HISTS];
+static size_t n_dom_devs;
+
+static int cmp_dom_dev(const void *a, const void *b)
+{
+	__u32 x = ((const struct dom_dev *)a)->domain, y = ((const struct dom_dev *)b)->domain;
+
+	return x < y ? -1 : x > y;
+}
+
+static void dom_devs_read(const struct flush_prog *fp, const struct flush_row *rows,
+			  size_t n, const struct flush_hrow *hrows, size_t nh)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		dom_devs[k++].domain = rows[i].key.domain;
+	for (size_t i = 0; i < nh; i++)
+		dom_devs[k++].domain = hrows[i].key.domain;
+	qsort(dom_devs, k, sizeof(*dom_devs), cmp_dom_dev);
+	n_dom_devs = 0;
+	for (size_t i = 0; i < k; i++) {
+		struct dom_dev *d = &dom_devs[n_dom_devs];
+
+		if (n_dom_devs && d[-1].domain == dom_devs[i].domain)
+			continue;
+		d->domain = dom_devs[i].domain;
+		flush_prog_domain_dev(fp, d->domain, d->dev, sizeof(d->dev));
+		n_dom_devs++;
+	}
+}
+
+/* The device of a domain of this interval's rows, "-" if unknown */
+static const char *dom_dev(__u32 domain)
+{
+	struct dom_dev key = { .domain = domain };
+	const struct dom_dev *d = bsearch(&key, dom_devs, n_dom_devs, sizeof(*dom_devs),
+					  cmp_dom_dev);
+
+	return d ? d->dev : "-";
 }
 
 ssize_t flush_prog_read(struct flush_prog *fp, struct flush_row *rows, size_t max,
@@ -145,7 +190,8 @@ static void print_interval(void *ctx, double secs,
 	static struct flush_row rows[FLUSH_MAX_KEYS];
 	static struct flush_hrow hrows[FLUSH_MAX_HISTS];
 	const struct unit bytes = { "bytes", 1 };
-	char dev[DEV_NAME_LEN], when[32], avg[8];
+	const char *dev;
+	char when[32], avg[8];
 	time_t now = time(NULL);
 	size_t nh, n;
 	ssize_t got = flush_prog_read(fp, rows, FLUSH_MAX_KEYS, hrows, FLUSH_MAX_HISTS, &nh);
@@ -159,16 +205,17 @@ static void print_interval(void *ctx, double secs,
 		secs = 0.001;
 	for (size_t i = 0; i < n; i++)
 		ts->events += rows[i].v.count;
+	dom_devs_read(fp, rows, n, hrows, nh);
 	if (o->dev) {
 		size_t k = 0;
 
 		for (size_t i = 0; i < n; i++)
-			if (domain_is(fp, rows[i].key.domain, o->dev))
+			if (!strcmp(dom_dev(rows[i].key.domain), o->dev))
 				rows[k++] = rows[i];
 		n = k;
 		k = 0;
 		for (size_t i = 0; i < nh; i++)
-			if (domain_is(fp, hrows[i].key.domain, o->dev))
+			if (!strcmp(dom_dev(hrows[i].key.domain), o->dev))
 				hrows[k++] = hrows[i];
 		nh = k;
 	}
@@ -209,7 +256,7 @@ static void print_interval(void *ctx, double secs,
 				break;
 			if (!open) {
 				cur = rows[i].key.domain;
-				flush_prog_domain_dev(fp, cur, dev, sizeof(dev));
+				dev = dom_dev(cur);
 				json_begin_object(&j, NULL);
 				json_u64(&j, "domain", cur);
 				if (strcmp(dev, "-"))
@@ -254,7 +301,7 @@ static void print_interval(void *ctx, double secs,
 		const struct flush_row *r = &rows[i];
 		char pages[16] = "-", released[16] = "-";
 
-		flush_prog_domain_dev(fp, r->key.domain, dev, sizeof(dev));
+		dev = dom_dev(r->key.domain);
 		if ((r->key.kind == FLUSH_RANGE || r->key.kind == FLUSH_SYNC_MAP) && r->v.count)
 			snprintf(pages, sizeof(pages), "%.1f", (double)r->v.pages / r->v.count);
 		if (r->key.kind >= FLUSH_FQ_TIMER)
@@ -268,7 +315,7 @@ static void print_interval(void *ctx, double secs,
 	for (size_t i = 0; i < nh; i++) {
 		bool expo = hrows[i].key.hist == FH_EXPOSURE_NS;
 
-		flush_prog_domain_dev(fp, hrows[i].key.domain, dev, sizeof(dev));
+		dev = dom_dev(hrows[i].key.domain);
 		printf("\ndomain %u (%s): %s\n", hrows[i].key.domain, dev,
 		       expo ? "exposure window, queued unmap -> flush" : "range flush size");
 		hist_print(stdout, &hrows[i].h, expo ? &o->unit : &bytes, o->log2);

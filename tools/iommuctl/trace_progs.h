@@ -87,7 +87,7 @@ int flush_prog_open(struct flush_prog *fp, bool exposure, bool raw_tp);
  * number of rows. */
 ssize_t flush_prog_read(struct flush_prog *fp, struct flush_row *rows, size_t max,
 			struct flush_hrow *hrows, size_t max_h, size_t *nh);
-/* The device a domain serves, as learnt from its unmaps; "-" if unknown
+/* The device last seen unmapping in a domain; "-" if unknown
  * (returns false then). */
 bool flush_prog_domain_dev(const struct flush_prog *fp, __u32 domain, char *buf,
 			   size_t len);
