@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "devname.h"
 #include "devstats.h"
 #include "histo.h"
 #include "output.h"
@@ -88,6 +89,19 @@ static struct ds_dev *dev_get(struct devstats *ds, const char *name)
 	snprintf(d->name, sizeof(d->name), "%s", name);
 	d->group = -1;
 	return d;
+}
+
+/* The device a name the programs recorded is: one cut short is the device
+ * whose name begins so (the first if several do); added if none. */
+static struct ds_dev *dev_get_traced(struct devstats *ds, const char *traced)
+{
+	for (size_t i = 0; i < ds->n; i++)
+		if (!strcmp(ds->d[i].name, traced))
+			return &ds->d[i];
+	for (size_t i = 0; i < ds->n; i++)
+		if (traced_name_is(traced, ds->d[i].name))
+			return &ds->d[i];
+	return dev_get(ds, traced);
 }
 
 /* The devices behind an IOMMU now, with their DMA mode */
@@ -209,7 +223,7 @@ int devstats_collect(struct devstats *ds)
 		}
 		if (!e[i].key.dev[0])
 			continue;
-		d = dev_get(ds, e[i].key.dev);
+		d = dev_get_traced(ds, e[i].key.dev);
 		if (!d) {
 			err = -ENOMEM;
 			break;
@@ -226,7 +240,7 @@ int devstats_collect(struct devstats *ds)
 			continue;
 		if (!flush_prog_domain_dev(&ds->fl, r->key.domain, name, sizeof(name)))
 			snprintf(name, sizeof(name), "domain:%u", r->key.domain);
-		d = dev_get(ds, name);
+		d = dev_get_traced(ds, name);
 		if (!d) {
 			err = -ENOMEM;
 			break;

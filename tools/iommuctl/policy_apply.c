@@ -484,21 +484,6 @@ static int rebind_group(struct group *g)
 	return err;
 }
 
-static int find_group(const char *dev)
-{
-	char path[PATH_MAX], name[32];
-	const char *buses[] = { "pci", "platform", "amba", "fsl-mc", "cdx", NULL };
-
-	for (int i = 0; buses[i]; i++) {
-		snprintf(path, sizeof(path), "%s/sys/bus/%s/devices/%s/iommu_group", sysfs_root,
-			 buses[i], dev);
-		link_name(path, name, sizeof(name));
-		if (name[0])
-			return atoi(name);
-	}
-	return -1;
-}
-
 /* ------------------------------------------------------------ command */
 
 static int apply(void)
@@ -529,7 +514,7 @@ static int apply(void)
 		return p_err("no policy is attached (%s): there is nothing to apply ('iommuctl "
 			     "policy load' attaches one)", state[0] ? state : "unknown");
 	if (opt.rebind) {
-		only = find_group(opt.rebind);
+		only = device_group(opt.rebind);
 		if (only < 0)
 			return p_no_iommu_device(opt.rebind);
 	}

@@ -28,23 +28,20 @@ int read_line(const char *path, char *buf, size_t len)
 	return 0;
 }
 
+/* PCI, platform (device tree, ACPI), Arm AMBA, NXP's fsl-mc, AMD/Xilinx CDX */
+const char *const iommu_buses[] = { "pci", "platform", "amba", "fsl-mc", "cdx", NULL };
+
 bool device_exists(const char *name)
 {
 	char path[PATH_MAX];
 
-	snprintf(path, sizeof(path), "%s/sys/bus/pci/devices/%s", sysfs_root, name);
-	if (!access(path, F_OK))
-		return true;
-	snprintf(path, sizeof(path), "%s/sys/bus/platform/devices/%s", sysfs_root, name);
-	return !access(path, F_OK);
-}
-
-int check_device_arg(const char *dev)
-{
-	if (!dev || device_exists(dev))
-		return 0;
-	return p_usage("no device '%s' in sysfs (want a name such as 0000:00:03.0; "
-		       "see 'iommuctl devices')", dev);
+	for (int i = 0; iommu_buses[i]; i++) {
+		snprintf(path, sizeof(path), "%s/sys/bus/%s/devices/%s", sysfs_root,
+			 iommu_buses[i], name);
+		if (!access(path, F_OK))
+			return true;
+	}
+	return false;
 }
 
 int p_no_iommu_device(const char *dev)
@@ -83,6 +80,20 @@ static void link_base(const char *path, char *buf, size_t len)
 	target[n] = '\0';
 	base = strrchr(target, '/');
 	snprintf(buf, len, "%s", base ? base + 1 : target);
+}
+
+int device_group(const char *name)
+{
+	char path[PATH_MAX], group[32];
+
+	for (int i = 0; iommu_buses[i]; i++) {
+		snprintf(path, sizeof(path), "%s/sys/bus/%s/devices/%s/iommu_group", sysfs_root,
+			 iommu_buses[i], name);
+		link_base(path, group, sizeof(group));
+		if (group[0])
+			return atoi(group);
+	}
+	return -1;
 }
 
 static void read_resv(const char *gdir, struct resv_counts *r)

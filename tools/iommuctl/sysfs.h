@@ -13,10 +13,13 @@ extern const char *sysfs_root;	/* "" normally; a fixture tree in tests */
 /* The first line of a file, without its newline; "" and -errno if it
  * cannot be read. */
 int read_line(const char *path, char *buf, size_t len);
-/* Is a PCI or platform device by this name known to sysfs? */
+/* The buses whose devices an IOMMU can translate, NULL-terminated: where
+ * a device is looked up by name */
+extern const char *const iommu_buses[];
+/* Is a device by this name on one of those buses? */
 bool device_exists(const char *name);
-/* 0 if dev is NULL or exists; else p_usage() (see output.h). */
-int check_device_arg(const char *dev);
+/* The IOMMU group of the device by this name, or -1 */
+int device_group(const char *name);
 /* p_usage(): dev is not behind an IOMMU (saying whether it exists at all) */
 int p_no_iommu_device(const char *dev);
 /* Hidden --sysfs-root DIR (tests: a fixture tree), an argp child. */

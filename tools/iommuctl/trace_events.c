@@ -14,6 +14,7 @@
 #include <bpf/bpf.h>
 #include "bpf_log.h"
 #include "commands.h"
+#include "devname.h"
 #include "output.h"
 #include "policy_names.h"
 #include "sysfs.h"
@@ -50,6 +51,8 @@ static const char doc[] =
 "the kernel proposed, the policy said and was applied, and why).  Domain\n"
 "types: blocked, identity, unmanaged, DMA, DMA-FQ, sva, platform, nested;\n"
 "'none' where there is no domain.  With count, exits after that many events.\n"
+"-d takes a device that is not plugged in yet (with a note): its events show\n"
+"once it appears.\n"
 "\n"
 "EXAMPLES:\n"
 "    iommuctl trace events                  # until Ctrl-C\n"
@@ -309,7 +312,8 @@ int cmd_trace_events(int argc, char **argv)
 	o->count_only = true;
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return EXIT_USAGE;
-	err = check_device_arg(o->dev);
+	/* A device not plugged in yet: its attach is what -d waits for */
+	err = check_device_filter(o->dev, true);
 	if (err)
 		return err;
 	policy = trace_event_exists("policy_decision");

@@ -18,6 +18,7 @@
 #include "bpf_log.h"
 #include "bpf_maps.h"
 #include "commands.h"
+#include "devname.h"
 #include "output.h"
 #include "sysfs.h"
 #include "trace_common.h"
@@ -406,7 +407,7 @@ int cmd_trace_flush(int argc, char **argv)
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return EXIT_USAGE;
-	err = check_device_arg(o->dev);
+	err = check_device_filter(o->dev, false);
 	if (err)
 		return err;
 	err = trace_env_check(&tenv, flush_prog_events, false);

@@ -16,6 +16,7 @@
 #include "bpf_log.h"
 #include "bpf_maps.h"
 #include "commands.h"
+#include "devname.h"
 #include "histo.h"
 #include "output.h"
 #include "sysfs.h"
@@ -552,9 +553,7 @@ int cmd_trace_latency(int argc, char **argv)
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return EXIT_USAGE;
-	if (o->dev && strlen(o->dev) >= DEV_NAME_LEN)
-		return p_usage("device name '%s' is too long", o->dev);
-	err = check_device_arg(o->dev);
+	err = check_device_filter(o->dev, false);
 	if (err)
 		return err;
 	if (env.max_keys != LAT_MAX_KEYS && !env.per_device)
