@@ -276,6 +276,16 @@ unit_verifies() {
 	rm -rf "$d"
 	[ -z "$out" ] || { echo "$out"; return 1; }
 }
+# An unattended service comes back after a failure, but gives up on one
+# that repeats (a kernel without the tracepoints) and on a usage error
+metrics_unit_restarts() {
+	local u=$TOP/tools/deploy/systemd/iommuctl-metrics.service key bad=0
+	for key in Restart=on-failure RestartSec=30s RestartPreventExitStatus=2 \
+		StartLimitIntervalSec=10min StartLimitBurst=5; do
+		grep -qx "$key" "$u" || { echo "no $key in ${u#"$TOP"/}"; bad=1; }
+	done
+	return $bad
+}
 deploy_scripts_parse() {
 	local s bad=0
 	for s in "$TOP/tools/deploy/iommu-policy-boot" "$TOP/tools/deploy/initramfs-tools/hooks/iommu-policy" \
@@ -288,6 +298,8 @@ deploy_scripts_parse() {
 t "make install puts iommuctl, its man pages, completion and example rules, the boot script, the initramfs hook and the unit in place" deploy_installs
 t "systemd-analyze verify iommu-policy.service and iommuctl-metrics.service, as installed: no warning" \
 	unit_verifies
+t "iommuctl-metrics.service restarts on failure, and gives up on a repeated one" \
+	metrics_unit_restarts
 t "deployment shell scripts parse (sh -n)" deploy_scripts_parse
 # make deb's package (lintian errors fail it), apt-get installed into a fresh
 # bookworm chroot: iommuctl --version, man -w iommuctl, purge
