@@ -364,7 +364,7 @@ for k in 6.12 7.2; do
 			"$k kernel (make kernels): 'make test' builds one and checks it"
 	fi
 done
-for unit in test_histo test_rules test_devfacts test_verdicts test_map_snap test_domain_dev test_devname; do
+for unit in test_histo test_rules test_devfacts test_verdicts test_map_snap test_domain_dev test_devname test_utf8; do
 	if [ -x "$TOP/build/iommuctl/$unit" ]; then
 		suite "iommuctl unit tests $unit" 120 "$TOP/build/iommuctl/$unit"
 	else

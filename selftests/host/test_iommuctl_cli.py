@@ -22,7 +22,7 @@ IOMMUCTL = os.path.join(TOP, "build", "iommuctl", "iommuctl")
 EXAMPLE = os.path.join(TOP, "build", "iommuctl", "policy", "untrusted_strict.bpf.o")
 fails = 0
 # Checks made: selftests/host/run.sh fails the suite if fewer are printed
-PLAN = 128
+PLAN = 130
 
 
 def t(name, cond, detail=""):
@@ -346,6 +346,25 @@ def policy_fixture_cli(root):
       r.returncode == 1 and "CONFIG_IOMMU_BPF_POLICY" in r.stderr, r.stderr)
 
 
+def non_utf8_cli(root):
+    """A policy name with a byte that is not UTF-8 (the kernel takes any
+    byte): JSON is still UTF-8 that jq reads, the byte its Latin-1 char."""
+    with open(f"{root}/sys/kernel/iommu_policy/name", "wb") as f:
+        f.write(b"t\xe9st\n")
+    r = subprocess.run([IOMMUCTL, "policy", "show", "-j", "--sysfs-root", root],
+                       capture_output=True, timeout=30)
+    try:
+        name = json.loads(r.stdout.decode("utf-8")).get("name")
+    except ValueError as e:
+        name = f"not UTF-8 JSON: {e}"
+    t("policy show -j of a name t\\xe9st: UTF-8 JSON, the byte as U+00E9",
+      r.returncode == 0 and name == "t\u00e9st", f"{name!r} {r.stdout!r}")
+    jq = subprocess.run(["jq", "-r", ".name"], input=r.stdout, capture_output=True)
+    t("and jq reads it", jq.returncode == 0 and jq.stdout == "t\u00e9st\n".encode(),
+      f"exit {jq.returncode}: {jq.stdout!r} {jq.stderr!r}")
+    write(f"{root}/sys/kernel/iommu_policy/name", "table\n")
+
+
 def top_metrics_cli():
     """top and metrics: their own letters (-b -s -R, -t), the positional
     [interval [count]] of every command, nothing loaded on a usage error."""
@@ -519,6 +538,7 @@ def main():
           r.returncode == 1 and "is an IOMMU enabled" in r.stderr, r.stderr)
         policy_fixture(root)
         policy_fixture_cli(root)
+        non_utf8_cli(root)
     with tempfile.TemporaryDirectory() as tmp:
         policy_cli(tmp)
         policy_einval_cli(tmp)

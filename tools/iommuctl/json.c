@@ -2,6 +2,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include "json.h"
+#include "utf8.h"
 
 bool json_pretty;
 int json_schema_version;
@@ -23,22 +24,31 @@ static void newline(struct json *j)
 		fputs("  ", j->f);
 }
 
+/* JSON wants UTF-8: a byte that begins no valid sequence is written as
+ * \u00XX, its Latin-1 character (utf8.h), as prom.c does. */
 static void put_string(FILE *f, const char *s)
 {
 	fputc('"', f);
 	for (; *s; s++) {
 		unsigned char c = *s;
+		int n;
 
-		if (c == '"' || c == '\\')
+		if (c == '"' || c == '\\') {
 			fprintf(f, "\\%c", c);
-		else if (c == '\n')
+		} else if (c == '\n') {
 			fputs("\\n", f);
-		else if (c == '\t')
+		} else if (c == '\t') {
 			fputs("\\t", f);
-		else if (c < 0x20)
+		} else if (c < 0x20) {
 			fprintf(f, "\\u%04x", c);
-		else
+		} else if (c < 0x80) {
 			fputc(c, f);
+		} else if ((n = utf8_seq_len(s))) {
+			fwrite(s, 1, n, f);
+			s += n - 1;
+		} else {
+			fprintf(f, "\\u%04x", c);
+		}
 	}
 	fputc('"', f);
 }

@@ -34,6 +34,7 @@
 #include "output.h"
 #include "policy_names.h"
 #include "policy_sysfs.h"
+#include "prom.h"
 #include "sysfs.h"
 #include "trace_common.h"
 
@@ -122,21 +123,6 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-/* A label value: \, " and newline escaped */
-static void label(FILE *f, const char *name, const char *val, bool first)
-{
-	fprintf(f, "%s%s=\"", first ? "" : ",", name);
-	for (; *val; val++) {
-		if (*val == '\\' || *val == '"')
-			fputc('\\', f);
-		if (*val == '\n')
-			fputs("\\n", f);
-		else
-			fputc(*val, f);
-	}
-	fputc('"', f);
-}
-
 static void family(FILE *f, const char *name, const char *type, const char *help)
 {
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
@@ -166,27 +152,27 @@ static void histogram(FILE *f, const char *name, const struct hist *h, const cha
 		for (; s < HIST_SLOTS && hist_slot_low(s) < 1ULL << k; s++)
 			below += h->slots[s];
 		fprintf(f, "%s_bucket{", name);
-		label(f, "device", dev, true);
+		prom_label(f, "device", dev, true);
 		if (mode)
-			label(f, "mode", mode, false);
+			prom_label(f, "mode", mode, false);
 		fprintf(f, ",le=\"%.10g\"} %llu\n", (double)(1ULL << k) / 1e9,
 			(unsigned long long)below);
 	}
 	fprintf(f, "%s_bucket{", name);
-	label(f, "device", dev, true);
+	prom_label(f, "device", dev, true);
 	if (mode)
-		label(f, "mode", mode, false);
+		prom_label(f, "mode", mode, false);
 	fprintf(f, ",le=\"+Inf\"} %llu\n", (unsigned long long)count);
 	fprintf(f, "%s_sum{", name);
-	label(f, "device", dev, true);
+	prom_label(f, "device", dev, true);
 	if (mode)
-		label(f, "mode", mode, false);
+		prom_label(f, "mode", mode, false);
 	fputs("} ", f);
 	seconds(f, h->sum);
 	fprintf(f, "\n%s_count{", name);
-	label(f, "device", dev, true);
+	prom_label(f, "device", dev, true);
 	if (mode)
-		label(f, "mode", mode, false);
+		prom_label(f, "mode", mode, false);
 	fprintf(f, "} %llu\n", (unsigned long long)count);
 }
 
@@ -206,9 +192,9 @@ static void device_metrics(FILE *f, const struct devstats *ds)
 			continue;
 		snprintf(group, sizeof(group), "%d", d->group);
 		fputs("iommu_device_info{", f);
-		label(f, "device", d->name, true);
-		label(f, "group", group, false);
-		label(f, "dma_mode", d->type, false);
+		prom_label(f, "device", d->name, true);
+		prom_label(f, "group", group, false);
+		prom_label(f, "dma_mode", d->type, false);
 		fputs("} 1\n", f);
 	}
 	family(f, "iommu_dma_map_duration_seconds", "histogram", "Time dma-iommu took to "
@@ -234,8 +220,8 @@ static void device_metrics(FILE *f, const struct devstats *ds)
 			if (!ds->d[i].total.flush[k].count)
 				continue;
 			fputs("iommu_iotlb_flushes_total{", f);
-			label(f, "device", ds->d[i].name, true);
-			label(f, "kind", flush_kind_names[k], false);
+			prom_label(f, "device", ds->d[i].name, true);
+			prom_label(f, "kind", flush_kind_names[k], false);
 			fprintf(f, "} %llu\n", (unsigned long long)ds->d[i].total.flush[k].count);
 		}
 	family(f, "iommu_iotlb_flush_duration_seconds_total", "counter", "Time the IOMMU "
@@ -245,8 +231,8 @@ static void device_metrics(FILE *f, const struct devstats *ds)
 			if (!ds->d[i].total.flush[k].count)
 				continue;
 			fputs("iommu_iotlb_flush_duration_seconds_total{", f);
-			label(f, "device", ds->d[i].name, true);
-			label(f, "kind", flush_kind_names[k], false);
+			prom_label(f, "device", ds->d[i].name, true);
+			prom_label(f, "kind", flush_kind_names[k], false);
 			fputs("} ", f);
 			seconds(f, ds->d[i].total.flush[k].ns);
 			fputc('\n', f);
@@ -259,7 +245,7 @@ static void device_metrics(FILE *f, const struct devstats *ds)
 		if (!t->flush[FLUSH_FQ_TIMER].count && !t->flush[FLUSH_FQ_FULL].count)
 			continue;
 		fputs("iommu_dma_fq_released_iovas_total{", f);
-		label(f, "device", ds->d[i].name, true);
+		prom_label(f, "device", ds->d[i].name, true);
 		fprintf(f, "} %llu\n", (unsigned long long)t->fq_released);
 	}
 }
@@ -290,8 +276,8 @@ static void policy_metrics(FILE *f)
 	       "loosening verdicts are applied; 1 while a policy is attached.");
 	if (name[0]) {
 		fputs("iommu_policy_info{", f);
-		label(f, "name", name, true);
-		label(f, "allow_loosen", loosen, false);
+		prom_label(f, "name", name, true);
+		prom_label(f, "allow_loosen", loosen, false);
 		fputs("} 1\n", f);
 	}
 	counter(f, "iommu_policy_enables_total", "Policies attached, and replaced, since "
