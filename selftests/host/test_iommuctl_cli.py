@@ -22,7 +22,7 @@ IOMMUCTL = os.path.join(TOP, "build", "iommuctl", "iommuctl")
 EXAMPLE = os.path.join(TOP, "build", "iommuctl", "policy", "untrusted_strict.bpf.o")
 fails = 0
 # Checks made: selftests/host/run.sh fails the suite if fewer are printed
-PLAN = 130
+PLAN = 133
 
 
 def t(name, cond, detail=""):
@@ -365,6 +365,60 @@ def non_utf8_cli(root):
     write(f"{root}/sys/kernel/iommu_policy/name", "table\n")
 
 
+def big_group_fixture(root, n):
+    """A policy attached, and group 9 of n PCI devices, each bound to
+    e1000e: more than policy apply handles when n > 32."""
+    write(f"{root}/sys/kernel/iommu_policy/state", "enabled\n")
+    write(f"{root}/sys/kernel/iommu_policy/name", "table\n")
+    write(f"{root}/sys/kernel/iommu_policy/enable_seq", "1\n")
+    drv = f"{root}/sys/bus/pci/drivers/e1000e"
+    for attr in ("unbind", "bind"):
+        write(f"{drv}/{attr}", "")
+    grp = f"{root}/sys/kernel/iommu_groups/9"
+    write(f"{grp}/type", "DMA\n")
+    os.makedirs(f"{grp}/devices")
+    os.makedirs(f"{root}/sys/bus/pci/devices")
+    for i in range(n):
+        name = f"0000:01:{i // 8:02x}.{i % 8}"
+        dev = f"{root}/sys/devices/pci0000:00/{name}"
+        os.makedirs(dev)
+        os.symlink("../../../bus/pci/drivers/e1000e", f"{dev}/driver")
+        os.symlink("../../../bus/pci", f"{dev}/subsystem")
+        os.symlink("../../../kernel/iommu_groups/9", f"{dev}/iommu_group")
+        os.symlink(f"../../../devices/pci0000:00/{name}", f"{root}/sys/bus/pci/devices/{name}")
+        os.symlink(f"../../../../devices/pci0000:00/{name}", f"{grp}/devices/{name}")
+    return drv
+
+
+def big_group_cli():
+    """policy apply refuses a group larger than it handles, whole, rather
+    than unbinding the part it read (then EBUSY, drivers left unbound)."""
+    with tempfile.TemporaryDirectory() as root:
+        drv = big_group_fixture(root, 33)
+        r = run("policy", "apply", "--sysfs-root", root, "--rebind", "0000:01:00.0")
+        unbound = open(f"{drv}/unbind").read()
+        t("policy apply --rebind of a group of 33 devices exits 1 before unbinding any",
+          r.returncode == 1 and "group 9 has 33 devices, more than the 32 policy apply "
+          "handles: nothing of it was unbound" in r.stderr and not unbound
+          and open(f"{root}/sys/kernel/iommu_groups/9/type").read() == "DMA\n",
+          f"exit {r.returncode}, unbind got {unbound!r}: {r.stderr}")
+        r = run("policy", "apply", "--sysfs-root", root, "--dry-run", "-j")
+        try:
+            g = json.loads(r.stdout.splitlines()[0])["groups"][0]
+        except (ValueError, KeyError, IndexError) as e:
+            g = {"error": f"{e}: {r.stdout}"}
+        t("policy apply --dry-run reports it failed, and why (exit 1)",
+          r.returncode == 1 and g.get("action") == "failed" and
+          "has 33 devices" in (g.get("error") or ""), f"exit {r.returncode}: {g}")
+    with tempfile.TemporaryDirectory() as root:
+        drv = big_group_fixture(root, 32)
+        r = run("policy", "apply", "--sysfs-root", root, "--rebind", "0000:01:00.0")
+        t("a group of 32 is unbound, re-evaluated and bound again",
+          r.returncode == 0 and open(f"{drv}/unbind").read() and
+          open(f"{root}/sys/kernel/iommu_groups/9/type").read().startswith("auto"),
+          f"exit {r.returncode}: {r.stdout} {r.stderr}")
+
+
 def top_metrics_cli():
     """top and metrics: their own letters (-b -s -R, -t), the positional
     [interval [count]] of every command, nothing loaded on a usage error."""
@@ -487,6 +541,7 @@ def main():
     usage_error("bad events count", ["trace", "events", "0"], "invalid count")
     top_metrics_cli()
     device_filter_cli()
+    big_group_cli()
     global_cli()
     for cmd in (["devices"], ["top"], ["metrics"], ["trace", "latency"], ["trace", "flush"],
                 ["trace", "events"], ["policy", "load"], ["policy", "replace"],
