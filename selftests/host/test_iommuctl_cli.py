@@ -22,7 +22,7 @@ IOMMUCTL = os.path.join(TOP, "build", "iommuctl", "iommuctl")
 EXAMPLE = os.path.join(TOP, "build", "iommuctl", "policy", "untrusted_strict.bpf.o")
 fails = 0
 # Checks made: selftests/host/run.sh fails the suite if fewer are printed
-PLAN = 133
+PLAN = 139
 
 
 def t(name, cond, detail=""):
@@ -365,6 +365,41 @@ def non_utf8_cli(root):
     write(f"{root}/sys/kernel/iommu_policy/name", "table\n")
 
 
+def latency_ops_cli():
+    """trace latency -o loads only the programs the operations need, from
+    the series' object and from the fallback's (hidden --list-programs:
+    what would be loaded, by the code that loads it; nothing is)."""
+    series = {"dma_map": {"dma_map"}, "dma_unmap": {"dma_unmap"},
+              "dma_unmap_queued": {"dma_unmap"}, "domain_map": {"domain_map"},
+              "domain_unmap": {"domain_unmap"}, "dma_map_sg": set(), "dma_unmap_sg": set()}
+    slots = {"dma_map": {"dma_map"}, "dma_unmap": {"dma_unmap"},
+             "dma_unmap_queued": {"dma_unmap"}, "dma_map_sg": {"dma_map_sg"},
+             "dma_unmap_sg": {"dma_unmap_sg"},
+             "domain_map": {"map", "map_sg", "map_atomic", "map_sg_atomic"},
+             "domain_unmap": {"unmap", "unmap_fast"}}
+    cases = [([], list(series)), (["-o", "dma_map"], ["dma_map"]),
+             (["-o", "dma_unmap_queued"], ["dma_unmap_queued"]),
+             (["-o", "domain_map,domain_unmap", "--force-raw-tp"], ["domain_map", "domain_unmap"]),
+             (["-o", "dma_map_sg"], ["dma_map_sg"]),
+             (["-o", "dma_unmap", "--force-kprobes"], ["dma_unmap"])]
+    for args, ops in cases:
+        r = run("trace", "latency", "--list-programs", *args)
+        got = {"latency": set(), "fallback": set()}
+        for line in r.stdout.splitlines():
+            what, _, prog = line.partition(" ")
+            got.setdefault(what, set()).add(prog)
+        kind = "raw_tp" if "--force-raw-tp" in args else "tp_btf"
+        want = {f"{kind}_{p}" for op in ops for p in series[op]}
+        begin, end = ("kp", "krp") if "--force-kprobes" in args else ("fe", "fx")
+        allowed = {f"{k}_{s}" for op in ops for s in slots[op] for k in (begin, end)}
+        fb = got["fallback"]
+        paired = all((f"{end}_" + p.split("_", 1)[1]) in fb for p in fb if p.startswith(begin + "_"))
+        t(f"trace latency {' '.join(args) or '(all operations)'} loads only what they need",
+          r.returncode == 0 and got["latency"] == want and fb <= allowed and paired,
+          f"exit {r.returncode}: got {got}, want latency {want}, fallback within {allowed}"
+          f" {r.stderr}")
+
+
 def big_group_fixture(root, n):
     """A policy attached, and group 9 of n PCI devices, each bound to
     e1000e: more than policy apply handles when n > 32."""
@@ -541,6 +576,7 @@ def main():
     usage_error("bad events count", ["trace", "events", "0"], "invalid count")
     top_metrics_cli()
     device_filter_cli()
+    latency_ops_cli()
     big_group_cli()
     global_cli()
     for cmd in (["devices"], ["top"], ["metrics"], ["trace", "latency"], ["trace", "flush"],

@@ -131,6 +131,12 @@ def test_latency_matches_ftrace_hist(ctx):
         unmaps.close()
     out, err = tool.wait()
     check("events in" in err and "ns per run" in err, f"--stats line missing: {err}")
+    # -o dma_map,dma_unmap loads those two programs only: one run per
+    # operation recorded, none for the domain_map and domain_unmap each of
+    # them makes (strict DMA mode: the runs were twice the events before)
+    m = re.search(r"(\d+) events in .*BPF programs ran (\d+) times", err)
+    check(m and 0 < int(m[1]) <= int(m[2]) <= int(m[1]) * 1.01 + 20,
+          f"-o dma_map,dma_unmap -S: runs should be the events recorded: {err}")
     tot_out, tot_err = total.wait()
     check("attaching raw tracepoints" in tot_err, f"raw_tp mode not announced: {tot_err}")
     tot = {e["op"]: e for e in json.loads(tot_out.strip().splitlines()[-1])["latency"]}

@@ -42,6 +42,7 @@ static struct {
 	__u32 ops;
 	__u32 max_keys;		/* histograms with -D */
 	bool force_kprobes;	/* hidden: the fallback's kprobes (tests) */
+	bool list_programs;	/* hidden: say what -o would load, load nothing */
 } env = {
 	.ops = (1U << LAT_NR_OPS) - 1,
 	.max_keys = LAT_MAX_KEYS,
@@ -63,6 +64,7 @@ static const char doc[] =
 "  domain_unmap        iommu_unmap()/iommu_unmap_fast()\n"
 "  dma_map_sg          without the series only: iommu_dma_map_sg() (the\n"
 "  dma_unmap_sg        series' tracepoints show it as domain_map, dma_unmap)\n"
+"Only the programs of the operations asked for are loaded (-S: their runs).\n"
 "\n"
 "Without an interval, runs until Ctrl-C and prints once at the end.\n"
 "Memory: one histogram per operation and CPU (14 KB per CPU); with -D, up to\n"
@@ -79,12 +81,14 @@ static const char doc[] =
 "    iommuctl trace latency -d 0000:00:03.0 -o dma_unmap -n 10\n"
 "    iommuctl trace latency -j 1 3          # NDJSON, one object per interval\n";
 
-enum { OPT_FORCE_KPROBES = 0x100 };
+enum { OPT_FORCE_KPROBES = 0x100, OPT_LIST_PROGRAMS };
 
 static const struct argp_option opts[] = {
 	{ "per-device", 'D', NULL, 0, "one histogram per device (domain for domain_*)", 0 },
 	{ "ops", 'o', "OPS", 0, "operations to trace (see above)", 0 },
 	{ "force-kprobes", OPT_FORCE_KPROBES, NULL, OPTION_HIDDEN, "fallback: kprobes (tests)", 0 },
+	{ "list-programs", OPT_LIST_PROGRAMS, NULL, OPTION_HIDDEN, "print the programs the "
+	  "options load, load nothing (tests)", 0 },
 	{ "max-keys", 'K', "KEYS", 0, "with -D: at most KEYS (operation, device) "
 	  "histograms (default 1024)", 0 },
 	{},
@@ -134,6 +138,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_FORCE_KPROBES:
 		env.force_kprobes = true;
+		break;
+	case OPT_LIST_PROGRAMS:
+		env.list_programs = true;
 		break;
 	case 'K': {
 		char *end;
@@ -319,6 +326,48 @@ static void run(struct lat_prog *lp)
 		}							\
 	} while (0)
 
+/*
+ * What each of latency.bpf.c's programs records (its name after tp_btf_ or
+ * raw_tp_): a program no asked operation needs is not loaded, so that it
+ * costs no run per event (and -S counts only the runs of the ones used).
+ */
+#define OP(op)		(1U << (op))
+#define DMA_UNMAP_OPS	(OP(LAT_DMA_UNMAP_STRICT) | OP(LAT_DMA_UNMAP_QUEUED))
+
+static const struct {
+	const char *name;
+	__u32 ops;
+} lat_prog_ops[] = {
+	{ "dma_map", OP(LAT_DMA_MAP) },
+	{ "dma_unmap", DMA_UNMAP_OPS },
+	{ "domain_map", OP(LAT_CORE_MAP) },
+	{ "domain_unmap", OP(LAT_CORE_UNMAP) },
+};
+
+/* Of the programs trace_select_programs() chose, keep those ops needs; how
+ * many are left. */
+static int lat_select_ops(struct bpf_object *obj, __u32 ops)
+{
+	struct bpf_program *prog;
+	int n = 0;
+
+	bpf_object__for_each_program(prog, obj) {
+		const char *name = bpf_program__name(prog);
+		__u32 needs = ~0U;
+
+		if (!bpf_program__autoload(prog))
+			continue;
+		if (!strncmp(name, "tp_btf_", 7) || !strncmp(name, "raw_tp_", 7))
+			name += 7;
+		for (size_t i = 0; i < sizeof(lat_prog_ops) / sizeof(lat_prog_ops[0]); i++)
+			if (!strcmp(name, lat_prog_ops[i].name))
+				needs = lat_prog_ops[i].ops;
+		bpf_program__set_autoload(prog, !!(needs & ops));
+		n += !!(needs & ops);
+	}
+	return n;
+}
+
 /* The command's options as lat_params */
 static struct lat_params cmd_params(void)
 {
@@ -338,17 +387,18 @@ static struct lat_params cmd_params(void)
 static const struct fb_slot {
 	const char *name;	/* the programs are fe_, fx_, kp_, krp_<name> */
 	const char *const fns[3];
+	__u32 ops;		/* what it records: loaded only if asked */
 } fb_slots[] = {
-	{ "dma_map", { "iommu_dma_map_page", "iommu_dma_map_phys" } },
-	{ "dma_unmap", { "iommu_dma_unmap_page", "iommu_dma_unmap_phys" } },
-	{ "dma_map_sg", { "iommu_dma_map_sg" } },
-	{ "dma_unmap_sg", { "iommu_dma_unmap_sg" } },
-	{ "map", { "iommu_map" } },
-	{ "map_sg", { "iommu_map_sg" } },
-	{ "map_atomic", { "iommu_map_atomic" } },
-	{ "map_sg_atomic", { "iommu_map_sg_atomic" } },
-	{ "unmap", { "iommu_unmap" } },
-	{ "unmap_fast", { "iommu_unmap_fast" } },
+	{ "dma_map", { "iommu_dma_map_page", "iommu_dma_map_phys" }, OP(LAT_DMA_MAP) },
+	{ "dma_unmap", { "iommu_dma_unmap_page", "iommu_dma_unmap_phys" }, DMA_UNMAP_OPS },
+	{ "dma_map_sg", { "iommu_dma_map_sg" }, OP(LAT_DMA_MAP_SG) },
+	{ "dma_unmap_sg", { "iommu_dma_unmap_sg" }, OP(LAT_DMA_UNMAP_SG) },
+	{ "map", { "iommu_map" }, OP(LAT_CORE_MAP) },
+	{ "map_sg", { "iommu_map_sg" }, OP(LAT_CORE_MAP) },
+	{ "map_atomic", { "iommu_map_atomic" }, OP(LAT_CORE_MAP) },
+	{ "map_sg_atomic", { "iommu_map_sg_atomic" }, OP(LAT_CORE_MAP) },
+	{ "unmap", { "iommu_unmap" }, OP(LAT_CORE_UNMAP) },
+	{ "unmap_fast", { "iommu_unmap_fast" }, OP(LAT_CORE_UNMAP) },
 };
 #define FB_NR_SLOTS (sizeof(fb_slots) / sizeof(fb_slots[0]))
 
@@ -385,16 +435,20 @@ static struct bpf_program *fb_prog(struct bpf_object *obj, const char *kind,
 	return bpf_object__find_program_by_name(obj, name);
 }
 
-/* Load the pair of programs of each chosen slot, with its target. */
-static void fb_select(struct bpf_object *obj, const char *chosen[FB_NR_SLOTS], bool kprobes)
+/* Load the pair of programs of each chosen slot ops needs, with its target;
+ * how many slots. */
+static int fb_select(struct bpf_object *obj, const char *chosen[FB_NR_SLOTS], bool kprobes,
+		     __u32 ops)
 {
 	struct bpf_program *prog;
+	int n = 0;
 
 	bpf_object__for_each_program(prog, obj)
 		bpf_program__set_autoload(prog, false);
 	for (size_t i = 0; i < FB_NR_SLOTS; i++) {
-		if (!chosen[i])
+		if (!chosen[i] || !(fb_slots[i].ops & ops))
 			continue;
+		n++;
 		if (kprobes) {
 			bpf_program__set_autoload(fb_prog(obj, "kp", &fb_slots[i]), true);
 			bpf_program__set_autoload(fb_prog(obj, "krp", &fb_slots[i]), true);
@@ -407,6 +461,7 @@ static void fb_select(struct bpf_object *obj, const char *chosen[FB_NR_SLOTS], b
 		bpf_program__set_autoload(prog, true);
 		bpf_program__set_attach_target(prog, 0, chosen[i]);
 	}
+	return n;
 }
 
 /* kprobes name their function at attach time; the skeleton owns the links. */
@@ -452,7 +507,8 @@ static int run_fallback(const char *missing)
 	fprintf(stderr, "iommuctl: no iommu:%s tracepoint (a kernel without the iommu-bpf "
 		"series): timing the functions instead:", missing);
 	for (size_t i = 0; i < FB_NR_SLOTS; i++)
-		fprintf(stderr, " %s=%s", fb_slots[i].name, chosen[i] ? chosen[i] : "(none)");
+		fprintf(stderr, " %s=%s%s", fb_slots[i].name, chosen[i] ? chosen[i] : "(none)",
+			chosen[i] && !(fb_slots[i].ops & params.ops) ? " (not asked: -o)" : "");
 	fprintf(stderr, "; unmaps are classed strict or queued by their group's default "
 		"domain\n");
 	for (;;) {
@@ -460,7 +516,11 @@ static int run_fallback(const char *missing)
 		if (!skel)
 			return p_err("opening the BPF skeleton failed: %s", strerror(errno));
 		SET_RODATA(skel, &params);
-		fb_select(skel->obj, chosen, kprobes);
+		if (!fb_select(skel->obj, chosen, kprobes, params.ops)) {
+			latency_fallback_bpf__destroy(skel);
+			return p_err("this kernel has none of the functions that time the "
+				     "operations -o asks for");
+		}
 		err = latency_fallback_bpf__load(skel);
 		if (!err)
 			err = latency_fallback_bpf__attach(skel);
@@ -495,6 +555,45 @@ static int run_fallback(const char *missing)
 	return err ? EXIT_FAILURE : 0;
 }
 
+static void print_loaded(const char *what, struct bpf_object *obj)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, obj)
+		if (bpf_program__autoload(prog))
+			printf("%s %s\n", what, bpf_program__name(prog));
+}
+
+/*
+ * Hidden --list-programs: the programs the options would load, from the
+ * series' object and from the fallback's (for the functions this kernel's
+ * BTF has), by the functions that choose them for loading.  No privilege,
+ * nothing loaded: a host test checks what -o selects.
+ */
+static int list_programs(void)
+{
+	const char *chosen[FB_NR_SLOTS];
+	struct latency_fallback_bpf *fb;
+	struct latency_bpf *skel;
+
+	skel = latency_bpf__open();
+	if (!skel)
+		return p_err("opening the BPF skeleton failed: %s", strerror(errno));
+	trace_select_programs(skel->obj, o->force_raw_tp);
+	lat_select_ops(skel->obj, env.ops);
+	print_loaded("latency", skel->obj);
+	latency_bpf__destroy(skel);
+	if (fb_choose(chosen) <= 0)
+		return 0;
+	fb = latency_fallback_bpf__open();
+	if (!fb)
+		return p_err("opening the BPF skeleton failed: %s", strerror(errno));
+	fb_select(fb->obj, chosen, env.force_kprobes, env.ops);
+	print_loaded("fallback", fb->obj);
+	latency_fallback_bpf__destroy(fb);
+	return 0;
+}
+
 const char *const lat_prog_events[] = {
 	"iommu_dma_map", "iommu_dma_unmap", "domain_map", "domain_unmap", NULL
 };
@@ -510,6 +609,12 @@ int lat_prog_open(struct lat_prog *lp, const struct lat_params *p, bool raw_tp)
 		return p_err("opening the BPF skeleton failed: %s", strerror(errno));
 	SET_RODATA(skel, p);
 	trace_select_programs(skel->obj, raw_tp);
+	if (!lat_select_ops(skel->obj, p->ops)) {
+		latency_bpf__destroy(skel);
+		return p_err("the series' tracepoints show none of the operations -o asks for "
+			     "(dma_map_sg and dma_unmap_sg are only without it: ask for "
+			     "domain_map and dma_unmap)");
+	}
 	err = latency_bpf__load(skel);
 	if (err) {
 		bpf_log_load_error("latency", err);
@@ -558,6 +663,8 @@ int cmd_trace_latency(int argc, char **argv)
 		return err;
 	if (env.max_keys != LAT_MAX_KEYS && !env.per_device)
 		return p_usage("-K sizes the per-device histograms: use it with -D");
+	if (env.list_programs)
+		return list_programs();
 	err = trace_env_check(&tenv, lat_prog_events, true);
 	if (err)
 		return err;
