@@ -3,7 +3,10 @@
 help has examples, `devices -j` reads a fixture sysfs tree correctly, rules
 files are checked (exit 2, FILE:LINE: messages) before anything is loaded,
 `policy show` / `policy explain` read a fixture sysfs and debugfs, and what
-an EINVAL of the kernel is blamed on, for policy objects it must refuse."""
+an EINVAL of the kernel is blamed on, for policy objects it must refuse.
+Also: one -d check for the three trace commands, the programs trace latency
+-o loads, JSON of a name that is not UTF-8, and policy apply on a fixture
+group larger than it handles."""
 
 import json
 import os
