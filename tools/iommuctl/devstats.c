@@ -180,6 +180,9 @@ static void read_losses(struct devstats *ds)
 
 int devstats_collect(struct devstats *ds)
 {
+	char name[DEV_NAME_LEN + 16];
+	__u32 named_domain = 0;
+	bool named = false;
 	struct lat_entry *e;
 	size_t n, nf;
 	ssize_t got;
@@ -231,15 +234,21 @@ int devstats_collect(struct devstats *ds)
 		hist_merge(&d->cur.op[op], &e[i].h);
 	}
 	free(e);
+	/* Rows come sorted by domain: each domain's device is looked up once, so
+	 * all its kinds go under one device, though flush.bpf.c may learn
+	 * another meanwhile. */
 	for (size_t i = 0; !err && i < nf; i++) {
 		const struct flush_row *r = &ds->rows[i];
-		char name[DEV_NAME_LEN + 16];
 		struct ds_dev *d;
 
 		if (r->key.kind >= FLUSH_NR_KINDS)
 			continue;
-		if (!flush_prog_domain_dev(&ds->fl, r->key.domain, name, sizeof(name)))
-			snprintf(name, sizeof(name), "domain:%u", r->key.domain);
+		if (!named || r->key.domain != named_domain) {
+			if (!flush_prog_domain_dev(&ds->fl, r->key.domain, name, sizeof(name)))
+				snprintf(name, sizeof(name), "domain:%u", r->key.domain);
+			named = true;
+			named_domain = r->key.domain;
+		}
 		d = dev_get_traced(ds, name);
 		if (!d) {
 			err = -ENOMEM;
