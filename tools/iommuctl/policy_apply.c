@@ -55,7 +55,7 @@ static const char apply_doc[] =
 "reported with the policy's last decision for it; --rebind DEV unbinds the\n"
 "drivers of DEV's group, re-evaluates it and binds them again.  A device\n"
 "that backs a mounted filesystem, swap or the console is not unbound\n"
-"unless --force.  A group of more than 32 devices is refused, untouched.\n"
+"unless --force.  --rebind refuses a group of more than 32 devices, untouched.\n"
 "Needs CAP_SYS_ADMIN; --dry-run changes nothing.\n"
 "\n"
 "EXAMPLES:\n"
@@ -134,7 +134,8 @@ static void link_name(const char *path, char *buf, size_t len)
 }
 
 /* 0, -ENOENT, -errno, or -E2BIG if the group has more devices than
- * MAX_GROUP_DEVS (the first ones read, ndev_all counted) */
+ * MAX_GROUP_DEVS (the first ones read, ndev_all counted; bound says
+ * whether any of all of them has a driver) */
 static int read_group(int id, struct group *g)
 {
 	char dir[PATH_MAX], path[PATH_MAX + 300];
@@ -157,8 +158,15 @@ static int read_group(int id, struct group *g)
 
 		if (e->d_name[0] == '.')
 			continue;
-		if (++g->ndev_all > MAX_GROUP_DEVS)
+		if (++g->ndev_all > MAX_GROUP_DEVS) {
+			/* Not kept, but whether the group is bound counts */
+			char drv[64];
+
+			snprintf(path, sizeof(path), "%s/devices/%s/driver", dir, e->d_name);
+			link_name(path, drv, sizeof(drv));
+			g->bound |= drv[0] != '\0';
 			continue;
+		}
 		snprintf(gd->name, sizeof(gd->name), "%s", e->d_name);
 		snprintf(path, sizeof(path), "%s/devices/%s/driver", dir, e->d_name);
 		link_name(path, gd->driver, sizeof(gd->driver));
@@ -555,11 +563,11 @@ static int apply(void)
 			goto out;
 		}
 		ng++;
-		if (err) {
-			/* Refused before touching it, reported with the others */
-			too_many(g, g->error, sizeof(g->error));
-			g->action = "failed";
-		} else if (opt.rebind) {
+		/* Without --rebind a group too large is handled as any other: kept
+		 * if a driver is bound (nothing is done to it), else re-evaluated
+		 * (which writes its type, never its devices' drivers). */
+		err = 0;
+		if (opt.rebind) {
 			char why[PATH_MAX + 64];
 
 			for (int k = 0; k < g->ndev && !opt.force; k++)
