@@ -57,10 +57,12 @@ static __always_inline void learn_dev(__u32 domain, struct device *dev)
 
 		bpf_probe_read_kernel_str(nd.dev, sizeof(nd.dev),
 					  BPF_CORE_READ(dev, kobj.name));
-		/* Replaces the element whole: a reader sees one name or the other */
-		bpf_map_update_elem(&domain_devs, &domain, &nd, BPF_ANY);
-		/* The cache stays fresh only if no other change came between */
-		if (__sync_fetch_and_add(&domain_devs_gen, 1) == gen)
+		/* Replaces the element whole: a reader sees one name or the other.
+		 * A full map (domains never pruned) changes nothing: no CPU's
+		 * cache goes stale, and no event pays the shared atomic for it. */
+		if (!bpf_map_update_elem(&domain_devs, &domain, &nd, BPF_ANY) &&
+		    /* The cache stays fresh only if no other change came between */
+		    __sync_fetch_and_add(&domain_devs_gen, 1) == gen)
 			gen++;
 	}
 	if (s) {

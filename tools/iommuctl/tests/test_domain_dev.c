@@ -13,7 +13,7 @@
 
 #define TAP_SUITE "domain_dev"
 /* Checks made: the runner fails the test if fewer are printed */
-#define TAP_PLAN 7
+#define TAP_PLAN 8
 #include "tap.h"
 
 /* What the BPF program's headers give it, as libbpf defines them (glibc
@@ -158,6 +158,20 @@ int main(void)
 	unmap(1, 5, &a);
 	snprintf(detail, sizeof(detail), "%d updates", hash_updates);
 	t("the same device seen again writes nothing", hash_updates == 0, detail);
+
+	reset();
+	unmap(1, 5, &a);
+	for (__u32 dom = 100; dom < 107; dom++)	/* the mock hash is full: 8 */
+		unmap(0, dom, &c);
+	unmap(1, 5, &a);	/* CPU 1 checks its cache again: fresh now */
+	hash_lookups = hash_updates = 0;
+	for (__u32 dom = 200; dom < 210; dom++)	/* domains the map has no room for */
+		unmap(0, dom, &c);
+	unmap(1, 5, &a);
+	snprintf(detail, sizeof(detail), "gen %llu, %d lookups on CPU 1's run",
+		 (unsigned long long)domain_devs_gen, hash_lookups - 10);
+	t("a domain the full map cannot take leaves every CPU's cache fresh",
+	  domain_devs_gen == 8 && hash_lookups == 10, detail);
 
 	reset();
 	unmap(0, 7, &lng);
