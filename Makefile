@@ -130,7 +130,7 @@ bench: deps kernel kernel-unpatched vm-tools
 	@bench/run.sh
 
 # Longest first, so that the lanes end together: the debug kernel's
-# profile (about 15 min) fills one lane, the other profiles the other and
+# profile (about 7.5 min) fills one lane, the other profiles the other and
 # what the first has left.
 test: deps kernels vm-tools
 	@selftests/run.sh $(TEST_SUITES)

@@ -25,7 +25,7 @@ IOMMUCTL = os.path.join(TOP, "build", "iommuctl", "iommuctl")
 EXAMPLE = os.path.join(TOP, "build", "iommuctl", "policy", "untrusted_strict.bpf.o")
 fails = 0
 # Checks made: selftests/host/run.sh fails the suite if fewer are printed
-PLAN = 139
+PLAN = 140
 
 
 def t(name, cond, detail=""):
