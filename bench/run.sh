@@ -61,7 +61,8 @@ dma_entry() {
 }
 
 count_boot() {
-	local kind=$1 kdir=$2 map unmap plugin log=$out/$kind-count.plugin.log
+	local kind=$1 kdir=$2 map unmap plugin log
+	log=$out/$kind-count.plugin.log
 	map=$(dma_entry "$kdir/System.map" map)
 	unmap=$(dma_entry "$kdir/System.map" unmap)
 	[ -n "$map" ] && [ -n "$unmap" ] ||
