@@ -73,9 +73,9 @@ start=$(date +%s)
 			"built in $((($(date +%s) - start) / 60)) min"
 	done
 ) & ticker=$!
-trap 'kill $ticker 2>/dev/null' EXIT
+trap 'kill $ticker 2>/dev/null || :' EXIT
 kmake -j"$JOBS" bzImage $modules
-kill $ticker 2>/dev/null
+kill $ticker 2>/dev/null || :
 note "built in $(($(date +%s) - start)) s"
 
 tmp=$(mktemp -d "$CACHE/kernels/.$key.XXXXXX")
