@@ -57,8 +57,9 @@ static __always_inline void learn_dev(__u32 domain, struct device *dev)
 
 		bpf_probe_read_kernel_str(nd.dev, sizeof(nd.dev),
 					  BPF_CORE_READ(dev, kobj.name));
-		/* Replaces the element whole: a reader sees one name or the other.
-		 * A full map (domains never pruned) changes nothing: no CPU's
+		/* The element is preallocated and rewritten in place: a reader
+		 * copying it meanwhile can see a torn name (rare: only a change
+		 * of device writes).  A full map (domains never pruned) changes nothing: no CPU's
 		 * cache goes stale, and no event pays the shared atomic for it. */
 		if (!bpf_map_update_elem(&domain_devs, &domain, &nd, BPF_ANY) &&
 		    /* The cache stays fresh only if no other change came between */
